@@ -142,7 +142,7 @@ class NetworkStartSpec(Spec):
     def _hex_bits(cls, v: Any) -> Any:
         if isinstance(v, str):
             try:
-                return int(v, 16) if v.lower().startswith("0x") else int(v, 16)
+                return int(v, 16)
             except ValueError:
                 raise ValueError(
                     f"expected a hex compact target like 0x17024a1b, got {v!r}"
