@@ -1,0 +1,1 @@
+"""Shipped data files (see README.md in this folder)."""
