@@ -258,7 +258,7 @@ class DiffusionPriceProcess:
         if self.jumps:
             log_returns += counts * self.jump_mean_log + np.sqrt(counts) * self.jump_sigma_log * w
         _zero_day_zero(log_returns, first_day)
-        return _advance(state, log_returns, z)
+        return _advance(state, log_returns, z, first_day, self.start_usd)
 
 
 # ----------------------------------------------------------------------------- bootstrap
@@ -356,7 +356,7 @@ class BootstrapPriceProcess:
         shocks = self.shocks[position]
         _zero_day_zero(log_returns, first_day)
         _zero_day_zero(shocks, first_day)
-        return _advance(state, log_returns, shocks)
+        return _advance(state, log_returns, shocks, first_day, self.start_usd)
 
 
 # ----------------------------------------------------------------------------------- CSV
@@ -427,11 +427,23 @@ def _zero_day_zero(a: FloatArray, first_day: int) -> None:
         a[:, 0] = 0.0
 
 
-def _advance(state: PriceState, log_returns: FloatArray, shocks: FloatArray) -> dict[str, Any]:
-    """Accumulate ``(n_paths, n_days)`` log returns onto the state's log price."""
+def _advance(
+    state: PriceState,
+    log_returns: FloatArray,
+    shocks: FloatArray,
+    first_day: int,
+    start_usd: float,
+) -> dict[str, Any]:
+    """Accumulate ``(n_paths, n_days)`` log returns onto the state's log price.
+
+    Day 0's price is set to ``start_usd`` exactly (``exp(log(S_0))`` may differ in the last bit).
+    """
     log_price = state.log_price_usd[:, None] + np.cumsum(log_returns, axis=1)
     state.log_price_usd = log_price[:, -1].copy()
-    return {"btc_price_usd": np.exp(log_price), "price_shock": shocks}
+    price = np.exp(log_price)
+    if first_day == 0:
+        price[:, 0] = start_usd
+    return {"btc_price_usd": price, "price_shock": shocks}
 
 
 def _block_positions(
