@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from hashfleet.consensus import bits_to_target, difficulty_to_target, target_to_bits
 from hashfleet.errors import DataError
 
 __all__ = [
@@ -476,43 +477,22 @@ def _epochs_frame() -> pd.DataFrame:
 def _compact_from_difficulty(difficulty: float) -> int:
     """nBits for a difficulty: the compact target nearest to it in difficulty.
 
-    ``target = floor(0xffff·2^208 / difficulty)`` (exact, via :class:`fractions.Fraction`) is
-    encoded truncating, as Bitcoin Core's ``GetCompact`` does.  A daily ``DiffMean`` is the true
-    difficulty rounded to 15 digits, so that target can land just below the true one and the
-    truncation then loses one unit of the mantissa (it did on 172 of 356 epochs of the
-    epochs file); the encoding one mantissa unit up is therefore also tried and whichever
-    reproduces ``difficulty`` more closely is returned (356 of 356 then match).
+    ``target = floor(0xffff·2^208 / difficulty)`` (exact, :func:`hashfleet.consensus.
+    difficulty_to_target`) is encoded truncating, as Bitcoin Core's ``GetCompact`` does
+    (:func:`hashfleet.consensus.target_to_bits`).  A daily ``DiffMean`` is the true difficulty
+    rounded to 15 digits, so that target can land just below the true one and the truncation
+    then loses one unit of the mantissa (it did on 172 of 356 epochs of the epochs file); the
+    encoding one mantissa unit up is therefore also tried and whichever reproduces
+    ``difficulty`` more closely is returned (356 of 356 then match the true bits).
     """
-    exact = Fraction(difficulty)
-    target = int(_DIFF1_TARGET // exact)
-    try:
-        from hashfleet.consensus import target_to_bits
-
-        bits = int(target_to_bits(target))
-    except ImportError:
-        bits = _target_to_compact(target)
+    exact = Fraction(float(difficulty))
+    bits = target_to_bits(difficulty_to_target(float(difficulty)))
     candidates = [bits, bits + 1] if (bits & 0x007FFFFF) < 0x007FFFFF else [bits]
-    return min(
-        candidates, key=lambda b: abs(Fraction(_DIFF1_TARGET, _compact_to_target(b)) - exact)
-    )
 
+    def error(b: int) -> Fraction:
+        return abs(Fraction(_DIFF1_TARGET, bits_to_target(b)) - exact)
 
-def _compact_to_target(bits: int) -> int:
-    """Bitcoin Core's ``arith_uint256::SetCompact`` for a positive, non-overflowing target."""
-    size, mantissa = bits >> 24, bits & 0x007FFFFF
-    if size <= 3:
-        return mantissa >> (8 * (3 - size))
-    return mantissa << (8 * (size - 3))
-
-
-def _target_to_compact(target: int) -> int:
-    """Bitcoin Core's ``arith_uint256::GetCompact`` for a non-negative target."""
-    size = (target.bit_length() + 7) // 8
-    mantissa = target << (8 * (3 - size)) if size <= 3 else target >> (8 * (size - 3))
-    if mantissa & 0x00800000:  # keep the sign bit clear
-        mantissa >>= 8
-        size += 1
-    return (size << 24) | mantissa
+    return min(candidates, key=error)
 
 
 def _unix(day: dt.date) -> int:
