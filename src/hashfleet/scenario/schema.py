@@ -49,8 +49,11 @@ __all__ = [
 
 def _f(default: Any = ..., *, unit: str | None = None, description: str, **kw: Any) -> Any:
     """A ``Field`` with a unit recorded for the generated reference."""
-    extra = {"unit": unit} if unit else None
-    return Field(default, description=description, json_schema_extra=extra, **kw)
+    if unit:
+        kw["json_schema_extra"] = {"unit": unit}
+    # No ``json_schema_extra=None`` otherwise: it would wipe the marker that an
+    # ``Annotated`` type such as :data:`ScenarioPath` carries.
+    return Field(default, description=description, **kw)
 
 
 #: A file path in a scenario.  Relative paths are resolved against the directory of the
@@ -61,7 +64,11 @@ ScenarioPath = Annotated[str, Field(min_length=1, json_schema_extra={"scenario_p
 class Spec(BaseModel):
     """Base of all scenario sections: frozen, and unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # allow_inf_nan=False: a scenario number is always finite (and a resolved
+    # scenario must round-trip through YAML/JSON, which has no inf or nan).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
 
 # --------------------------------------------------------------------------- run
@@ -148,6 +155,16 @@ class NetworkStartSpec(Spec):
                     f"expected a hex compact target like 0x17024a1b, got {v!r}"
                 ) from None
         return v
+
+    @field_validator("epoch_start_time")
+    @classmethod
+    def _utc(cls, v: dt.datetime | None) -> dt.datetime | None:
+        # A timestamp without a zone is UTC; one with a zone is converted to UTC.
+        if v is None:
+            return None
+        if v.tzinfo is None:
+            return v.replace(tzinfo=dt.UTC)
+        return v.astimezone(dt.UTC)
 
     @model_validator(mode="after")
     def _one_source(self) -> NetworkStartSpec:
