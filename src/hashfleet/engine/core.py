@@ -1,0 +1,289 @@
+"""The engine of one chunk of paths: a SimPy calendar driving vectorised daily kernels.
+
+A :class:`ChunkEngine` simulates a whole number of stream blocks of paths.  Its SimPy
+environment is the calendar: a clock process ticks once per day and everything dated
+(cohort deliveries now; contract dates, policy reviews, debt schedules later) is a SimPy
+process.  Events dated day ``d`` take effect before day ``d``'s tick.
+
+A tick runs the registered **steps** in stage order.  Each step is a function of the day that
+reads and writes the chunk's arrays (path axis first) — never a loop over paths.  New
+capabilities add steps and processes with :meth:`ChunkEngine.add_step` and
+:meth:`ChunkEngine.add_process`; the built-in steps are:
+
+=====  ==========  ==============================================================
+stage  name        what it does
+=====  ==========  ==============================================================
+10     market      draws the exogenous processes window by window; today's values
+20     dispatch    which cohorts run (profitability and site limits); network H
+30     network     exact block production, retargets and halvings
+40     accounting  production, revenue, power cost, cash
+90     record      hands the day's values to the recorder
+=====  ==========  ==============================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+from numpy.typing import NDArray
+
+from hashfleet.engine.model import CompiledScenario
+from hashfleet.engine.streams import STREAM_BLOCK_PATHS, BlockRNG
+from hashfleet.fleet.operations import dispatch
+from hashfleet.network.blocks import (
+    SECONDS_PER_DAY,
+    TWO_32,
+    EventLog,
+    NetworkState,
+    produce_day,
+    subsidy_sat_array,
+)
+from hashfleet.network.retarget import bits_to_difficulty_array, next_bits_array
+from hashfleet.processes import WINDOW_DAYS
+
+__all__ = ["DAILY_VARIABLES", "ChunkEngine", "DaySink"]
+
+#: Daily per-path variables the engine records: name -> (unit, description).
+DAILY_VARIABLES: dict[str, tuple[str, str]] = {
+    "height": ("block", "Chain tip height at the end of the day"),
+    "blocks": ("block", "Blocks mined in the day"),
+    "difficulty": ("1", "Difficulty at the end of the day"),
+    "network_hashrate_ehs": ("EH/s", "Network hashrate, our running fleet included"),
+    "btc_price_usd": ("USD", "BTC price"),
+    "subsidy_btc": ("BTC", "Block subsidies issued in the day (exact across halvings)"),
+    "fees_btc": ("BTC", "Fees paid to miners in the day"),
+    "hashprice_usd_per_ph_day": (
+        "USD/(PH/s)/day",
+        "Expected payout of 1 PH/s over the day before pool fee: the integral of "
+        "(subsidy + fees)/(D·2^32) at the difficulty in force, times price",
+    ),
+    "fleet_hashrate_ehs": ("EH/s", "Our running hashrate"),
+    "production_btc": ("BTC", "BTC earned by our fleet (after pool fee)"),
+    "revenue_usd": ("USD", "Production sold at the day's price"),
+    "power_cost_usd": ("USD", "Power bill, PUE included"),
+    "energy_mwh": ("MWh", "Energy drawn, PUE included"),
+    "cash_usd": ("USD", "Cash at the end of the day"),
+}
+
+DaySink = Callable[[int, int, dict[str, NDArray[np.float64]]], None]
+Step = Callable[[int], None]
+
+
+class ChunkEngine:
+    """Simulate paths ``first_block·B .. (first_block+n_blocks)·B − 1`` of a scenario.
+
+    Parameters
+    ----------
+    model : CompiledScenario
+    seed : int
+        Root seed.
+    first_block, n_blocks : int
+        The stream blocks this chunk covers.
+    sink : callable ``(day, path_offset, values) -> None``
+        Receives each day's ``(n_chunk_paths,)`` values of :data:`DAILY_VARIABLES`.
+    record_events : bool
+        Keep the retarget/halving event log.
+    """
+
+    def __init__(
+        self,
+        model: CompiledScenario,
+        seed: int,
+        first_block: int,
+        n_blocks: int,
+        sink: DaySink,
+        *,
+        record_events: bool = True,
+    ) -> None:
+        self.model = model
+        self.env = simpy.Environment()
+        self.n_paths = n_blocks * STREAM_BLOCK_PATHS
+        self.path_offset = first_block * STREAM_BLOCK_PATHS
+        self.sink = sink
+        sc = model.scenario
+        self.pool_fee = sc.fleet.pool.fee_share
+        self.opex_usd_per_day = sc.company.opex_usd_per_month * 12.0 / 365.25
+        self.includes_fleet = sc.network.hashrate_includes_fleet
+
+        def rng(purpose: str) -> BlockRNG:
+            return BlockRNG.for_chunk(seed, first_block, n_blocks, purpose)
+
+        self._proc_rngs = {p: rng(p).generators for p, _ in model.processes}
+        self._proc_states = {
+            p: [proc.init_state(STREAM_BLOCK_PATHS) for _ in range(n_blocks)]
+            for p, proc in model.processes
+        }
+        self.block_rng = None if model.deterministic_blocks else rng("blocks")
+        self.luck_rng = rng("luck") if (model.solo and not model.deterministic_blocks) else None
+
+        c = model.chain
+        self.network = NetworkState.uniform(self.n_paths, c.height, c.bits, c.epoch_start_time)
+        self.events = EventLog(path_offset=self.path_offset) if record_events else None
+        self._retarget_at_start()
+
+        fleet = model.fleet
+        self.installed_units = np.zeros((self.n_paths, fleet.n_cohorts))
+        self.cash_usd = np.full(self.n_paths, sc.company.starting_cash_usd)
+        self.btc = np.full(self.n_paths, sc.company.starting_btc)
+        self.window: dict[str, NDArray[np.float64]] = {}
+        self.today: dict[str, Any] = {}
+
+        self._steps: list[tuple[int, int, str, Step]] = []
+        self.add_step(10, "market", self._step_market)
+        self.add_step(20, "dispatch", self._step_dispatch)
+        self.add_step(30, "network", self._step_network)
+        self.add_step(40, "accounting", self._step_accounting)
+        self.add_step(90, "record", self._step_record)
+
+        for i, day in enumerate(fleet.install_day):
+            if day <= 0:
+                self.installed_units[:, i] = fleet.units[i]
+            elif day < model.n_days:
+                self.add_process(self._deliver(i, int(day)))
+        self.env.process(self._clock())
+
+    # ------------------------------------------------------------------ extension API
+
+    def add_step(self, stage: int, name: str, fn: Step) -> None:
+        """Run ``fn(day)`` in every daily tick at ``stage`` (lower first; ties by order added)."""
+        self._steps.append((stage, len(self._steps), name, fn))
+        self._steps.sort()
+
+    def add_process(self, generator: Generator[simpy.Event, Any, Any]) -> simpy.Process:
+        """Start a SimPy process on this chunk's calendar (time unit: days)."""
+        return self.env.process(generator)
+
+    def run_until(self, day: int) -> None:
+        """Simulate every day before ``day`` not yet simulated."""
+        self.env.run(until=day)
+
+    # ------------------------------------------------------------------ calendar
+
+    def _clock(self) -> Generator[simpy.Event, Any, None]:
+        while self.env.now < self.model.n_days:
+            yield self.env.timeout(0)  # let everything dated today happen first
+            day = int(self.env.now)
+            for _, _, _, fn in self._steps:
+                fn(day)
+            yield self.env.timeout(1)
+
+    def _deliver(self, cohort: int, day: int) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(day)
+        self.installed_units[:, cohort] = self.model.fleet.units[cohort]
+
+    def _retarget_at_start(self) -> None:
+        """A tip that ends an epoch retargets at t=0 (timespan measured to the start)."""
+        st = self.network
+        ends = st.height % 2016 == 2015
+        if ends.any():
+            span = self.model.start_unix - st.epoch_start_time[ends]
+            st.bits[ends] = next_bits_array(st.bits[ends], span)
+            st.difficulty[ends] = bits_to_difficulty_array(st.bits[ends])
+
+    # ------------------------------------------------------------------ steps
+
+    def _step_market(self, day: int) -> None:
+        col = day % WINDOW_DAYS
+        if col == 0:
+            self._draw_window(day)
+        for name, arr in self.window.items():
+            self.today[name] = arr[:, col]
+
+    def _draw_window(self, first_day: int) -> None:
+        B = STREAM_BLOCK_PATHS
+        n_blocks = self.n_paths // B
+        out: dict[str, NDArray[np.float64]] = {}
+        for purpose, proc in self.model.processes:
+            for name in proc.outputs:
+                out.setdefault(name, np.empty((self.n_paths, WINDOW_DAYS)))
+            for b in range(n_blocks):
+                sl = slice(b * B, (b + 1) * B)
+                inputs = {k: v[sl] for k, v in out.items() if k not in proc.outputs}
+                drawn = proc.window(
+                    self._proc_states[purpose][b],
+                    self._proc_rngs[purpose][b],
+                    first_day,
+                    WINDOW_DAYS,
+                    inputs,
+                )
+                for name in proc.outputs:
+                    out[name][sl] = drawn[name]
+        self.window = out
+
+    def _step_dispatch(self, day: int) -> None:
+        t = self.today
+        st = self.network
+        fleet = self.model.fleet
+        reward_next = subsidy_sat_array(st.height + 1) / 1e8 + t["fees_btc_per_block"]
+        per_th_day = 1e12 * SECONDS_PER_DAY * reward_next / (st.difficulty * TWO_32)
+        revenue_per_th = per_th_day * t["btc_price_usd"] * (1.0 - self.pool_fee)
+        d = dispatch(fleet, self.installed_units, revenue_per_th)
+        installed_hs = (self.installed_units @ fleet.unit_hashrate_th_s) * 1e12
+        path_hs = t["network_hashrate_ehs"] * 1e18
+        rest = np.maximum(path_hs - installed_hs, 0.0) if self.includes_fleet else path_hs
+        t["fleet_hs"] = d.running_th_s * 1e12
+        t["network_hs"] = rest + t["fleet_hs"]
+        t["dispatch"] = d
+
+    def _step_network(self, day: int) -> None:
+        t = self.today
+        own_share = None
+        if self.model.solo:
+            own_share = np.divide(
+                t["fleet_hs"],
+                t["network_hs"],
+                out=np.zeros(self.n_paths),
+                where=t["network_hs"] > 0,
+            )
+        t["day_blocks"] = produce_day(
+            self.network,
+            t["network_hs"],
+            t["fees_btc_per_block"],
+            float(self.model.start_unix + day * SECONDS_PER_DAY),
+            day,
+            block_rng=self.block_rng,
+            own_share=own_share,
+            luck_rng=self.luck_rng,
+            events=self.events,
+        )
+
+    def _step_accounting(self, day: int) -> None:
+        t = self.today
+        blocks = t["day_blocks"]
+        price = t["btc_price_usd"]
+        if self.model.solo:
+            gross = blocks.own_reward_btc
+        else:
+            gross = t["fleet_hs"] * blocks.reward_per_hash_btc
+        production = gross * (1.0 - self.pool_fee)
+        revenue = production * price
+        disp = t["dispatch"]
+        self.cash_usd += revenue - disp.power_cost_usd - self.opex_usd_per_day
+        t["production_btc"] = production
+        t["revenue_usd"] = revenue
+
+    def _step_record(self, day: int) -> None:
+        t = self.today
+        st = self.network
+        b = t["day_blocks"]
+        disp = t["dispatch"]
+        values = {
+            "height": st.height.astype(np.float64),
+            "blocks": b.blocks.astype(np.float64),
+            "difficulty": st.difficulty.copy(),
+            "network_hashrate_ehs": t["network_hs"] / 1e18,
+            "btc_price_usd": t["btc_price_usd"],
+            "subsidy_btc": b.subsidy_sat / 1e8,
+            "fees_btc": b.blocks * t["fees_btc_per_block"],
+            "hashprice_usd_per_ph_day": b.reward_per_hash_btc * 1e15 * t["btc_price_usd"],
+            "fleet_hashrate_ehs": t["fleet_hs"] / 1e18,
+            "production_btc": t["production_btc"],
+            "revenue_usd": t["revenue_usd"],
+            "power_cost_usd": disp.power_cost_usd,
+            "energy_mwh": disp.energy_mwh,
+            "cash_usd": self.cash_usd.copy(),
+        }
+        self.sink(day, self.path_offset, values)

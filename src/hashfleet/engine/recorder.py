@@ -1,0 +1,101 @@
+"""Aggregate daily values across paths as they are produced.
+
+The recorder holds one window of days for every path (``(n_vars, n_paths, WINDOW_DAYS)``) and
+reduces it to means and quantiles across paths when the window is full, so memory grows with
+paths × state, not paths × days.  Full daily paths are kept only when asked
+(``store_paths``).  Per-path totals and terminal values are accumulated on the fly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hashfleet.processes import WINDOW_DAYS
+
+__all__ = ["SUMMED", "Recorder"]
+
+#: Variables whose per-path total over the run is kept.
+SUMMED: tuple[str, ...] = (
+    "blocks",
+    "subsidy_btc",
+    "fees_btc",
+    "production_btc",
+    "revenue_usd",
+    "power_cost_usd",
+    "energy_mwh",
+)
+
+
+class Recorder:
+    """Collects the day's values of every chunk and reduces them across paths.
+
+    Parameters
+    ----------
+    variables : sequence of str
+        Names of the daily variables.
+    n_paths : int
+        Paths kept (statistics are over paths ``0 .. n_paths-1``).
+    n_sim_paths : int
+        Paths simulated (a whole number of stream blocks, ≥ n_paths).
+    n_days : int
+    quantiles : sequence of float
+    store_paths : bool
+        Keep every path's daily values.
+    """
+
+    def __init__(
+        self,
+        variables: Sequence[str],
+        n_paths: int,
+        n_sim_paths: int,
+        n_days: int,
+        quantiles: Sequence[float],
+        store_paths: bool,
+    ) -> None:
+        self.variables = tuple(variables)
+        self.index = {v: i for i, v in enumerate(self.variables)}
+        self.n_paths = n_paths
+        self.n_days = n_days
+        self.quantiles = np.asarray(quantiles, dtype=float)
+        nv = len(self.variables)
+        self._buf = np.zeros((nv, n_sim_paths, WINDOW_DAYS))
+        #: Daily means across paths, ``(n_vars, n_days)``.
+        self.mean = np.zeros((nv, n_days))
+        #: Daily quantiles across paths, ``(n_vars, n_quantiles, n_days)``.
+        self.quantile = np.zeros((nv, len(self.quantiles), n_days))
+        #: Every path's daily values, ``(n_vars, n_paths, n_days)``, if stored.
+        self.paths: NDArray[np.float64] | None = (
+            np.zeros((nv, n_paths, n_days)) if store_paths else None
+        )
+        #: Per-path totals over the run of the :data:`SUMMED` variables, ``(n_paths,)`` each.
+        self.totals = {v: np.zeros(n_sim_paths) for v in SUMMED if v in self.index}
+        #: Per-path values on the last recorded day.
+        self.last: dict[str, NDArray[np.float64]] = {}
+
+    def record(self, day: int, offset: int, values: dict[str, NDArray[np.float64]]) -> None:
+        """Take one chunk's values for ``day`` (paths ``offset .. offset + len - 1``)."""
+        col = day % WINDOW_DAYS
+        for name, arr in values.items():
+            self._buf[self.index[name], offset : offset + arr.shape[0], col] = arr
+            if name in self.totals:
+                self.totals[name][offset : offset + arr.shape[0]] += arr
+
+    def end_day(self, day: int) -> None:
+        """Every chunk has recorded ``day``: reduce the window if it is complete."""
+        col = day % WINDOW_DAYS
+        if col == WINDOW_DAYS - 1 or day == self.n_days - 1:
+            first = day - col
+            k = col + 1
+            block = self._buf[:, : self.n_paths, :k]
+            self.mean[:, first : first + k] = block.mean(axis=1)
+            q = np.quantile(block, self.quantiles, axis=1)  # (n_q, n_vars, k)
+            self.quantile[:, :, first : first + k] = np.moveaxis(q, 0, 1)
+            if self.paths is not None:
+                self.paths[:, :, first : first + k] = block
+            if day == self.n_days - 1:
+                self.last = {
+                    v: self._buf[i, : self.n_paths, col].copy() for v, i in self.index.items()
+                }

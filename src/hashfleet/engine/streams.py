@@ -1,0 +1,111 @@
+"""Random streams: one root seed, independent streams per (stream block, purpose).
+
+Paths are grouped into fixed **stream blocks** of :data:`STREAM_BLOCK_PATHS` paths.  Every
+random number a path uses comes from a generator keyed by ``(root seed, stream block,
+purpose)`` through :class:`numpy.random.SeedSequence` spawn keys.  A chunk of paths is always
+a whole number of stream blocks, and a stream block is always simulated in full (paths past
+``n_paths`` are computed and dropped), so path *i* sees the same numbers whatever the number
+of paths, the chunk size, the worker count or the backend.
+
+Purposes are separate streams so that, under common random numbers, changing one part of a
+scenario (the fleet, a policy) does not shift the draws of another (price, fees).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["PURPOSES", "STREAM_BLOCK_PATHS", "BlockRNG", "block_generators"]
+
+#: Paths per stream block.  Part of the random-stream layout: changing it changes results.
+STREAM_BLOCK_PATHS: int = 250
+
+#: Stable purpose ids: append new purposes at the end, never renumber.
+PURPOSES: dict[str, int] = {
+    "btc_price": 0,
+    "fees": 1,
+    "network_hashrate": 2,
+    "blocks": 3,
+    "luck": 4,
+}
+
+
+def block_generators(root_seed: int, block: int, purpose: str) -> np.random.Generator:
+    """The generator of one stream block for one purpose.
+
+    Parameters
+    ----------
+    root_seed : int
+        The scenario's root seed.
+    block : int
+        Stream block index (paths ``block*STREAM_BLOCK_PATHS`` onwards).
+    purpose : str
+        A key of :data:`PURPOSES`.
+    """
+    ss = np.random.SeedSequence(entropy=root_seed, spawn_key=(block, PURPOSES[purpose]))
+    return np.random.Generator(np.random.PCG64(ss))
+
+
+@dataclass
+class BlockRNG:
+    """Per-stream-block generators of one purpose for a chunk of paths.
+
+    Draws for a chunk are made block by block, so each block's draws depend only on that
+    block's own inputs.  ``mask``-ed draws take the masked paths of each block in path order.
+
+    Attributes
+    ----------
+    generators : list of numpy.random.Generator
+        One per stream block of the chunk, in order.
+    block_paths : int
+        Paths per stream block.
+    """
+
+    generators: Sequence[np.random.Generator]
+    block_paths: int = STREAM_BLOCK_PATHS
+
+    @classmethod
+    def for_chunk(cls, root_seed: int, first_block: int, n_blocks: int, purpose: str) -> BlockRNG:
+        """Generators for stream blocks ``first_block .. first_block + n_blocks - 1``."""
+        gens = [
+            block_generators(root_seed, b, purpose)
+            for b in range(first_block, first_block + n_blocks)
+        ]
+        return cls(gens)
+
+    def _map(
+        self,
+        draw: Callable[[np.random.Generator, tuple[NDArray, ...]], NDArray],
+        idx: NDArray[np.intp],
+        args: tuple[NDArray, ...],
+        dtype: type,
+    ) -> NDArray:
+        """Apply ``draw`` per block to the paths ``idx`` (sorted chunk-local indices)."""
+        out: NDArray[Any] = np.empty(idx.shape[0], dtype=dtype)
+        bounds = np.searchsorted(idx, np.arange(len(self.generators) + 1) * self.block_paths)
+        for b, gen in enumerate(self.generators):
+            lo, hi = bounds[b], bounds[b + 1]
+            if hi > lo:
+                out[lo:hi] = draw(gen, tuple(a[lo:hi] for a in args))
+        return out
+
+    def poisson(self, lam: NDArray[np.float64], idx: NDArray[np.intp]) -> NDArray[np.int64]:
+        """Poisson counts with means ``lam`` for the paths ``idx`` (same shape as ``idx``)."""
+        return self._map(lambda g, a: g.poisson(a[0]), idx, (lam,), np.int64)
+
+    def beta(
+        self, a: NDArray[np.float64], b: NDArray[np.float64], idx: NDArray[np.intp]
+    ) -> NDArray[np.float64]:
+        """Beta(a, b) variates for the paths ``idx``."""
+        return self._map(lambda g, x: g.beta(x[0], x[1]), idx, (a, b), np.float64)
+
+    def binomial(
+        self, n: NDArray[np.int64], p: NDArray[np.float64], idx: NDArray[np.intp]
+    ) -> NDArray[np.int64]:
+        """Binomial(n, p) counts for the paths ``idx``."""
+        return self._map(lambda g, x: g.binomial(x[0], x[1]), idx, (n, p), np.int64)

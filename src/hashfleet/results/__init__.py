@@ -1,0 +1,115 @@
+"""Results of a run: daily statistics across paths, per-path totals, optional full paths,
+the event log, and the metadata that makes them reproducible (version, seed, scenario hash).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = ["Results", "write_atomic"]
+
+
+@dataclass
+class Results:
+    """What :func:`hashfleet.simulate` returns.
+
+    Attributes
+    ----------
+    daily : xarray.Dataset
+        Per day (dim ``day``, coordinate ``date``): ``<var>_mean`` and ``<var>`` with a
+        ``quantile`` dim, for every daily variable.
+    per_path : xarray.Dataset
+        Per path (dim ``path``): totals over the run and values on the last day.
+    paths : xarray.Dataset or None
+        Every path's daily values (dims ``path``, ``day``) when stored.
+    retargets, halvings : pandas.DataFrame
+        The event log (one row per event and path).
+    metadata : dict
+        ``hashfleet_version``, ``seed``, ``paths``, ``scenario_hash``, ``backend``,
+        ``chunk_paths``, ``stream_block_paths``, ``wall_time_s``.
+    resolved_scenario_yaml : str
+        The scenario exactly as run.
+    """
+
+    daily: xr.Dataset
+    per_path: xr.Dataset
+    paths: xr.Dataset | None
+    retargets: pd.DataFrame
+    halvings: pd.DataFrame
+    metadata: dict[str, Any]
+    resolved_scenario_yaml: str
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_dataset(self) -> xr.Dataset:
+        """Daily statistics and per-path results in one :class:`xarray.Dataset`."""
+        ds = xr.merge([self.daily, self.per_path], compat="no_conflicts", join="outer")
+        ds.attrs.update(_attrs(self.metadata))
+        return ds
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write ``summary.json``, ``daily.nc``, ``per_path.nc``, ``events.nc``,
+        ``scenario.resolved.yaml`` and (if stored) ``paths.nc`` into ``out_dir``.
+
+        Every file is written to a temporary name in the same directory and renamed into
+        place, so an interrupted save never leaves a half-written file; ``summary.json`` is
+        written last.
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        attrs = _attrs(self.metadata)
+        with write_atomic(out / "scenario.resolved.yaml") as tmp:
+            tmp.write_text(self.resolved_scenario_yaml, encoding="utf-8")
+        _to_netcdf(self.daily.assign_attrs(attrs), out / "daily.nc")
+        _to_netcdf(self.per_path.assign_attrs(attrs), out / "per_path.nc")
+        events = xr.Dataset(
+            {f"retarget_{c}": ("retarget", self.retargets[c].to_numpy()) for c in self.retargets}
+            | {f"halving_{c}": ("halving", self.halvings[c].to_numpy()) for c in self.halvings},
+            attrs=attrs,
+        )
+        _to_netcdf(events, out / "events.nc")
+        if self.paths is not None:
+            _to_netcdf(self.paths.assign_attrs(attrs), out / "paths.nc")
+        with write_atomic(out / "summary.json") as tmp:
+            tmp.write_text(json.dumps(self.summary, indent=2, default=_json_default) + "\n")
+        return out
+
+
+def _attrs(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v if isinstance(v, str | int | float) else json.dumps(v)) for k, v in meta.items()}
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+@contextmanager
+def write_atomic(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` on success."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _to_netcdf(ds: xr.Dataset, target: Path) -> None:
+    with write_atomic(target) as tmp:
+        ds.to_netcdf(tmp, engine="netcdf4")

@@ -1,0 +1,214 @@
+"""Run a scenario: seeding, chunking and the day-by-day lockstep of chunk engines.
+
+``simulate(scenario, paths=..., seed=...)`` is a pure function of the scenario, the number of
+paths and the seed.  Paths are simulated in chunks of whole stream blocks; chunks advance day
+by day in lockstep so that each day's statistics are taken over all paths at once (exactly
+the same numbers whatever the chunk size).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from hashfleet import __version__
+from hashfleet.engine.core import DAILY_VARIABLES, ChunkEngine
+from hashfleet.engine.model import compile_scenario
+from hashfleet.engine.recorder import Recorder
+from hashfleet.engine.streams import STREAM_BLOCK_PATHS
+from hashfleet.errors import InputError
+from hashfleet.results import Results
+from hashfleet.scenario.schema import Scenario
+
+__all__ = ["simulate"]
+
+Progress = Callable[[int, int], None]
+
+
+def simulate(
+    scenario: Scenario | str | Path,
+    *,
+    paths: int | None = None,
+    seed: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    store_paths: bool | None = None,
+    chunk_paths: int | None = None,
+    progress: Progress | None = None,
+) -> Results:
+    """Simulate a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario, str or pathlib.Path
+        A validated scenario or the path of a YAML scenario file.
+    paths : int, optional
+        Monte Carlo paths (default: ``run.paths`` of the scenario).
+    seed : int, optional
+        Root seed (default: ``run.seed``).
+    overrides : mapping, optional
+        Dotted-path overrides applied when loading a scenario file (``{"run.horizon_days": 30}``).
+    store_paths : bool, optional
+        Keep every path's daily series (default: ``run.outputs.store_paths``).
+    chunk_paths : int, optional
+        Paths per chunk, a multiple of the stream block size (250). Default: one chunk.
+        Results do not depend on it.
+    progress : callable ``(days_done, n_days) -> None``, optional
+        Called after each simulated day.
+
+    Returns
+    -------
+    Results
+    """
+    from hashfleet.scenario import dump_resolved, load_scenario, scenario_hash
+
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario, overrides=overrides)
+    elif overrides:
+        raise InputError("overrides apply when loading a file; pass a path, not a Scenario")
+    run = scenario.run
+    outputs = run.outputs
+    updates: dict[str, Any] = {}
+    if paths is not None:
+        updates["paths"] = paths
+    if seed is not None:
+        updates["seed"] = seed
+    if store_paths is not None:
+        updates["outputs"] = outputs.model_copy(update={"store_paths": store_paths})
+    if updates:
+        run = run.model_validate(run.model_dump() | _dump(updates))
+        scenario = scenario.model_copy(update={"run": run})
+    n_paths, root_seed = run.paths, run.seed
+
+    B = STREAM_BLOCK_PATHS
+    n_blocks = math.ceil(n_paths / B)
+    if chunk_paths is None:
+        chunk_blocks = n_blocks
+    elif chunk_paths <= 0 or chunk_paths % B:
+        raise InputError(f"chunk_paths: expected a positive multiple of {B}, got {chunk_paths}")
+    else:
+        chunk_blocks = chunk_paths // B
+
+    t0 = time.perf_counter()
+    model = compile_scenario(scenario)
+    variables = tuple(DAILY_VARIABLES)
+    recorder = Recorder(
+        variables, n_paths, n_blocks * B, model.n_days, outputs.quantiles, run.outputs.store_paths
+    )
+    engines = [
+        ChunkEngine(
+            model,
+            root_seed,
+            first,
+            min(chunk_blocks, n_blocks - first),
+            recorder.record,
+            record_events=outputs.event_log,
+        )
+        for first in range(0, n_blocks, chunk_blocks)
+    ]
+    for day in range(model.n_days):
+        for engine in engines:
+            engine.run_until(day + 1)
+        recorder.end_day(day)
+        if progress is not None:
+            progress(day + 1, model.n_days)
+    wall = time.perf_counter() - t0
+
+    meta = {
+        "hashfleet_version": __version__,
+        "scenario_name": scenario.name,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": root_seed,
+        "paths": n_paths,
+        "horizon_days": model.n_days,
+        "start": run.start.isoformat(),
+        "backend": "in-process",
+        "chunk_paths": chunk_blocks * B,
+        "stream_block_paths": B,
+        "chain_start_source": model.chain.source,
+        "wall_time_s": round(wall, 3),
+        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    return _assemble(scenario, model.n_days, recorder, engines, meta, dump_resolved(scenario))
+
+
+def _dump(updates: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in updates.items()}
+
+
+def _assemble(
+    scenario: Scenario,
+    n_days: int,
+    rec: Recorder,
+    engines: list[ChunkEngine],
+    meta: dict[str, Any],
+    resolved_yaml: str,
+) -> Results:
+    n = rec.n_paths
+    start = np.datetime64(scenario.run.start.isoformat(), "D")
+    coords = {
+        "day": np.arange(n_days),
+        "date": ("day", start + np.arange(n_days)),
+        "quantile": rec.quantiles,
+    }
+    data: dict[str, Any] = {}
+    for i, v in enumerate(rec.variables):
+        unit, desc = DAILY_VARIABLES[v]
+        attrs = {"units": unit, "description": desc}
+        data[f"{v}_mean"] = ("day", rec.mean[i], attrs | {"statistic": "mean across paths"})
+        data[v] = (("quantile", "day"), rec.quantile[i], attrs | {"statistic": "quantiles"})
+    daily = xr.Dataset(data, coords=coords)
+    daily["hashprice_usd_per_th_day_mean"] = daily["hashprice_usd_per_ph_day_mean"] / 1000.0
+    daily["hashprice_usd_per_th_day"] = daily["hashprice_usd_per_ph_day"] / 1000.0
+
+    retargets = _events(engines, "retargets", n)
+    halvings = _events(engines, "halvings", n)
+    per: dict[str, Any] = {f"total_{k}": ("path", v[:n]) for k, v in rec.totals.items()}
+    per |= {f"final_{k}": ("path", v) for k, v in rec.last.items()}
+    per["retargets"] = ("path", np.bincount(retargets["path"], minlength=n)[:n])
+    per["halvings"] = ("path", np.bincount(halvings["path"], minlength=n)[:n])
+    per_path = xr.Dataset(per, coords={"path": np.arange(n)})
+
+    paths_ds = None
+    if rec.paths is not None:
+        paths_ds = xr.Dataset(
+            {v: (("path", "day"), rec.paths[i]) for i, v in enumerate(rec.variables)},
+            coords={"path": np.arange(n), "day": np.arange(n_days), "date": coords["date"]},
+        )
+    summary = {
+        "metadata": meta,
+        "per_path": {
+            k: _describe(per_path[k].to_numpy(), rec.quantiles) for k in per_path.data_vars
+        },
+        "events": {"retargets": len(retargets), "halvings": len(halvings)},
+    }
+    return Results(daily, per_path, paths_ds, retargets, halvings, meta, resolved_yaml, summary)
+
+
+def _events(engines: list[ChunkEngine], kind: str, n_paths: int) -> pd.DataFrame:
+    parts = [
+        pd.DataFrame(rec)
+        for e in engines
+        if e.events is not None
+        for rec in getattr(e.events, kind)
+    ]
+    if not parts:
+        cols = {"path": np.zeros(0, dtype=np.int64), "time_days": np.zeros(0)}
+        return pd.DataFrame(cols)
+    df = pd.concat(parts, ignore_index=True)
+    df = df[df["path"] < n_paths]
+    return df.sort_values(["path", "time_days"], kind="stable").reset_index(drop=True)
+
+
+def _describe(x: np.ndarray, quantiles: np.ndarray) -> dict[str, float]:
+    out = {"mean": float(np.mean(x)), "std": float(np.std(x, ddof=1)) if x.size > 1 else 0.0}
+    for q, v in zip(quantiles, np.quantile(x, quantiles), strict=True):
+        out[f"q{q:g}"] = float(v)
+    return out
