@@ -76,7 +76,8 @@ def test_next_bits_rejects_targets_above_pow_limit():
 
 # --------------------------------------------------------------------------- arith_uint256_tests
 # Bitcoin Core src/test/arith_uint256_tests.cpp, bignum_SetCompact:
-# (compact, target, GetCompact(negative) of the decoded value, negative, overflow).
+# (compact, target, GetCompact(negative) of the decoded value, fNegative); fOverflow is
+# false for all of these (the overflow vector has its own test).
 COMPACT_VECTORS = [
     (0x00000000, 0x0, 0x00000000, False),
     (0x00123456, 0x0, 0x00000000, False),
