@@ -164,7 +164,9 @@ def _cohort_site_known(s: Scenario, ctx: CheckContext) -> Iterable[ScenarioIssue
                 if sites
                 else "fleet.sites is empty; add the site there"
             )
-            yield ctx.issue(("fleet", "cohorts", i, "site"), f"unknown site {cohort.site!r}; {hint}")
+            yield ctx.issue(
+                ("fleet", "cohorts", i, "site"), f"unknown site {cohort.site!r}; {hint}"
+            )
 
 
 @_check("cohort_model_known")
@@ -177,7 +179,8 @@ def _cohort_model_known(s: Scenario, ctx: CheckContext) -> Iterable[ScenarioIssu
             yield ctx.issue(
                 ("fleet", "cohorts", i, "model"),
                 f"unknown model {cohort.model!r}{_did_you_mean(cohort.model, names)}; "
-                "use a catalogue name (hashfleet catalogue) or define it under fleet.models",
+                "use a name from the catalogue (fleet.catalogue) or define the model "
+                "under fleet.models",
             )
 
 
@@ -245,13 +248,13 @@ def _start_bits_valid(s: Scenario, ctx: CheckContext) -> Iterable[ScenarioIssue]
 @_check("bootstrap_window_ordered")
 def _bootstrap_window_ordered(s: Scenario, ctx: CheckContext) -> Iterable[ScenarioIssue]:
     p = s.market.btc_price
-    if isinstance(p, BootstrapPriceSpec) and p.history_from and p.history_to:
-        if p.history_from > p.history_to:
-            yield ctx.issue(
-                ("market", "btc_price", "history_from"),
-                f"history_from {p.history_from} is after history_to {p.history_to}; "
-                "swap them",
-            )
+    if not isinstance(p, BootstrapPriceSpec) or not (p.history_from and p.history_to):
+        return
+    if p.history_from > p.history_to:
+        yield ctx.issue(
+            ("market", "btc_price", "history_from"),
+            f"history_from {p.history_from} is after history_to {p.history_to}; swap them",
+        )
 
 
 # ------------------------------------------------------------------ helpers
@@ -270,8 +273,9 @@ def _names(names: Sequence[str]) -> str:
 
 
 def _did_you_mean(name: str, names: Sequence[str]) -> str:
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    by_lower = {n.lower(): n for n in names}
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
 
 
 def _fmt(path: FieldPath) -> str:

@@ -351,9 +351,7 @@ def _parse_yaml(text: str, display: str, base_dir: Path) -> _Document:
     except yaml.YAMLError as e:
         raise _fail(IssueLocation(display), f"YAML error: {e}") from None
     except RecursionError:
-        raise _fail(
-            IssueLocation(display), "YAML nesting is too deep to be a scenario"
-        ) from None
+        raise _fail(IssueLocation(display), "YAML nesting is too deep to be a scenario") from None
     finally:
         loader.dispose()
     if node is None:
@@ -366,8 +364,7 @@ def _parse_yaml(text: str, display: str, base_dir: Path) -> _Document:
         got = _node_kind(node)
         raise _fail(
             root.location(),
-            f"expected a mapping of scenario sections (name, run, ...) at the top level, "
-            f"got {got}",
+            f"expected a mapping of scenario sections (name, run, ...) at the top level, got {got}",
         )
     builder = _Builder(display, base_dir, loader)
     data = builder.build(node, (), None)
@@ -495,9 +492,7 @@ class _Builder:
             if knode.tag == _MERGE_TAG:
                 merges.append(vnode)
                 continue
-            if not isinstance(knode, yaml.ScalarNode) or not self.tag_ok(
-                knode, path, _SCALAR_TAGS
-            ):
+            if not isinstance(knode, yaml.ScalarNode) or not self.tag_ok(knode, path, _SCALAR_TAGS):
                 if isinstance(knode, yaml.ScalarNode):
                     continue
                 self.problem(knode, path, f"expected a text key, got {_node_kind(knode)}")
@@ -550,17 +545,17 @@ def _extend(doc: _Document, display: str, folder: Path, chain: tuple[Path, ...])
     for p in [p for p in doc.marks if p[:1] == ("extends",)]:
         del doc.marks[p]
     names = [value] if isinstance(value, str) else value
-    if not isinstance(names, list) or not names or not all(
-        isinstance(n, str) and n for n in names
-    ):
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
         raise ScenarioError(
             [_issue(mark, ("extends",), f"expected a file name or a list of them, got {value!r}")]
         )
     merged: _Document | None = None
     for name in names:
         real = (folder / os.path.expanduser(name)).resolve()
-        base_display = name if os.path.isabs(name) else os.path.normpath(
-            os.path.join(os.path.dirname(display), name)
+        base_display = (
+            name
+            if os.path.isabs(name)
+            else os.path.normpath(os.path.join(os.path.dirname(display), name))
         )
         if real in chain:
             cycle = " -> ".join([*(str(c.name) for c in chain), real.name])
@@ -581,9 +576,7 @@ def _merge_docs(base: _Document, over: _Document) -> _Document:
     return _Document(data, marks, over.root)
 
 
-def _merge(
-    base: Any, over: Any, path: FieldPath, bm: _Marks, om: _Marks, out: _Marks
-) -> Any:
+def _merge(base: Any, over: Any, path: FieldPath, bm: _Marks, om: _Marks, out: _Marks) -> Any:
     if not (isinstance(base, dict) and isinstance(over, dict)):
         _copy_marks(over, path, om, out)
         return over
@@ -636,9 +629,7 @@ def _apply_overrides(
         mark = _Mark(label, None, None, cwd)
         key, eq, text = arg.partition("=")
         if not eq:
-            raise _fail(
-                mark.location(), f"expected PATH=VALUE like run.paths=100, got {arg!r}"
-            )
+            raise _fail(mark.location(), f"expected PATH=VALUE like run.paths=100, got {arg!r}")
         try:
             path = parse_field_path(key)
         except ValueError as e:
@@ -708,8 +699,7 @@ def _set(doc: _Document, path: FieldPath, value: Any, sub: _Marks, mark: _Mark) 
             if isinstance(path[i + 1], int):
                 raise _fail(
                     mark.location(),
-                    f"{format_path((*here, seg))} is not set, so it has no item "
-                    f"[{path[i + 1]}]",
+                    f"{format_path((*here, seg))} is not set, so it has no item [{path[i + 1]}]",
                     path,
                 )
             node[seg] = {}
@@ -848,8 +838,10 @@ def _schema_issue(
         return ScenarioIssue(
             _locate(doc, path), format_path(path), f"missing required field {name!r}{what}"
         )
-    prefer_key = kind in ("value_error", "assertion_error") and shape is not None and (
-        shape.kind in ("model", "union")
+    prefer_key = (
+        kind in ("value_error", "assertion_error")
+        and shape is not None
+        and (shape.kind in ("model", "union"))
     )
     return ScenarioIssue(
         _locate(doc, path, prefer_key=prefer_key), format_path(path), _message(e, shape)

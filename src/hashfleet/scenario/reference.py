@@ -185,11 +185,10 @@ def normalize_loc(loc: Sequence[str | int]) -> tuple[FieldPath, list[Shape | Non
     path: list[str | int] = []
     shapes: list[Shape | None] = [shape]
     for seg in loc:
-        if shape is not None and shape.kind == "union" and isinstance(seg, str):
-            if seg in shape.variants:
-                shape = Shape("model", model=shape.variants[seg])
-                shapes[-1] = shape
-                continue
+        if shape is not None and shape.kind == "union" and seg in shape.variants:
+            shape = Shape("model", model=shape.variants[str(seg)])
+            shapes[-1] = shape
+            continue
         path.append(seg)
         shape = _child(shape, seg)
         shapes.append(shape)

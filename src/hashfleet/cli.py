@@ -1,0 +1,232 @@
+"""The ``hashfleet`` command: parse arguments, call the library, format the result.
+
+Manners (every command gets them from :class:`HashfleetGroup`):
+
+* a :class:`~hashfleet.errors.HashfleetError` prints ``TypeName: message`` to stderr and
+  exits with its ``exit_code`` (2 for input errors, 1 for run failures); a
+  :class:`~hashfleet.errors.ScenarioError` with several issues prints one issue per line,
+  ``file:line:col: field.path: message``;
+* any other exception prints ``InternalError: ...`` and exits 1;
+* ``--debug`` shows the traceback instead.
+
+Adding a command: write a function under the marked place below, decorate it with
+``@cli.command()`` (or ``@scenario.command()``), use :func:`set_option` for ``--set``,
+and let errors propagate -- the group formats them.  Put an ``Examples`` section in
+the docstring with ``\\b`` before each example block so click keeps the layout.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+
+from hashfleet import __version__
+from hashfleet.errors import HashfleetError, ScenarioError
+
+__all__ = ["cli", "format_error", "main", "set_option"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_DEBUG_KEY = "hashfleet.debug"
+
+
+def format_error(error: BaseException) -> str:
+    """How the CLI shows an error: ``TypeName: message``.
+
+    Parameters
+    ----------
+    error : BaseException
+
+    Returns
+    -------
+    str
+        For a :class:`~hashfleet.errors.ScenarioError` with several issues, a header
+        line then one ``file:line:col: field.path: message`` line per issue.
+    """
+    if isinstance(error, ScenarioError) and len(error.issues) > 1:
+        lines = [f"ScenarioError: {len(error.issues)} issues"]
+        lines.extend(str(i) for i in error.issues)
+        return "\n".join(lines)
+    if isinstance(error, HashfleetError):
+        return f"{type(error).__name__}: {error}"
+    return (
+        f"InternalError: {type(error).__name__}: {error}\n"
+        "This is a bug in hashfleet; run with --debug for the traceback."
+    )
+
+
+def _exit_code(error: BaseException) -> int:
+    return error.exit_code if isinstance(error, HashfleetError) else 1
+
+
+class HashfleetGroup(click.Group):
+    """A click group that turns errors into ``TypeName: message`` and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            if ctx.meta.get(_DEBUG_KEY):
+                click.echo(traceback.format_exc(), err=True, nl=False)
+            click.echo(format_error(error), err=True)
+            ctx.exit(_exit_code(error))
+
+
+def set_option(fn: F) -> F:
+    """The ``--set PATH=VALUE`` option (repeatable), passed as ``set_args``."""
+    return click.option(
+        "--set",
+        "set_args",
+        multiple=True,
+        metavar="PATH=VALUE",
+        help="Replace one scenario value after extends, e.g. run.paths=100 or "
+        "fleet.cohorts[0].units=5; VALUE is YAML. Repeatable.",
+    )(fn)
+
+
+file_argument = click.argument(
+    "file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE"
+)
+
+
+@click.group(cls=HashfleetGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    __version__, "--version", prog_name="hashfleet", message="%(prog)s %(version)s"
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Monte Carlo simulation of Bitcoin mining fleets.
+
+    \b
+    Examples:
+      hashfleet validate scenarios/base.yaml
+      hashfleet scenario show scenarios/base.yaml --resolved
+      hashfleet --debug validate my.yaml
+    """
+    ctx.meta[_DEBUG_KEY] = debug
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@set_option
+def validate(files: Sequence[Path], set_args: Sequence[str]) -> None:
+    """Check scenario FILEs: schema, cross-field checks, extends and --set.
+
+    Prints OK FILE for each valid file and every problem of every invalid one;
+    exits 0 if all are valid, 2 otherwise.
+
+    \b
+    Examples:
+      hashfleet validate scenarios/base.yaml
+      hashfleet validate scenarios/*.yaml
+      hashfleet validate my.yaml --set run.paths=100
+    """
+    from hashfleet.scenario import load_scenario
+
+    code = 0
+    for file in files:
+        try:
+            load_scenario(file, set_args=set_args)
+        except HashfleetError as error:
+            click.echo(format_error(error), err=True)
+            code = max(code, error.exit_code)
+        else:
+            click.echo(f"OK {file}")
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+@cli.group()
+def scenario() -> None:
+    """Inspect scenarios and the scenario language.
+
+    \b
+    Examples:
+      hashfleet scenario show my.yaml --resolved
+      hashfleet scenario reference --out docs/scenario-reference.md
+    """
+
+
+@scenario.command("show")
+@file_argument
+@click.option(
+    "--resolved",
+    is_flag=True,
+    help="Validate and print every field, defaults filled in, paths absolute.",
+)
+@set_option
+def scenario_show(file: Path, resolved: bool, set_args: Sequence[str]) -> None:
+    """Print FILE as YAML after extends and --set.
+
+    Without --resolved: the merged scenario as written (not validated). With
+    --resolved: the validated scenario with every default filled in, which loads
+    back to the same scenario.
+
+    \b
+    Examples:
+      hashfleet scenario show my.yaml
+      hashfleet scenario show my.yaml --resolved --set run.paths=10
+    """
+    from hashfleet.scenario import dump_resolved, load_scenario, load_scenario_data
+
+    if resolved:
+        text = dump_resolved(load_scenario(file, set_args=set_args))
+    else:
+        data = load_scenario_data(file, set_args=set_args)
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    click.echo(text, nl=False)
+
+
+@scenario.command("reference")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+def scenario_reference(out: Path | None) -> None:
+    """Print the scenario reference (Markdown), generated from the schema.
+
+    \b
+    Examples:
+      hashfleet scenario reference | less
+      hashfleet scenario reference --out docs/scenario-reference.md
+    """
+    from hashfleet.scenario import reference_markdown
+
+    text = reference_markdown()
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}")
+
+
+# ---------------------------------------------------------------------------------
+# More commands (run, catalogue, ...) go here: one small function each, e.g.
+#
+#   @cli.command()
+#   @file_argument
+#   @set_option
+#   def run(file: Path, set_args: Sequence[str]) -> None:
+#       """... \b Examples: ..."""
+#       scenario = load_scenario(file, set_args=set_args)
+#       ...  # call the library; raise HashfleetError subclasses for user mistakes
+# ---------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``hashfleet`` console script and ``python -m hashfleet``."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="hashfleet")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])
