@@ -133,3 +133,25 @@ def test_non_finite_number_rejected(minimal_text: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="file not found"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: a\x01b\n", "YAML cannot contain the character #x0001"),
+        ("a: " + "[" * 3000 + "]" * 3000 + "\n", "nest"),
+        ("a: 1\n---\nb: 2\n", "expected a single document"),
+        ("run: !custom {start: 2025-01-01}\n", "unsupported YAML tag '!custom'"),
+        ("? [a, b]\n: 1\n", "expected a text key, got a list"),
+    ],
+)
+def test_malformed_yaml_is_a_scenario_error(text: str, message: str) -> None:
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario_text(text)
+
+
+def test_every_duplicate_reported(minimal_text: str) -> None:
+    text = minimal_text + "name: again\nrun: {}\n"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario_text(text)
+    assert [i.field for i in info.value.issues] == ["name", "run"]

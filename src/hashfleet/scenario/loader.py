@@ -336,8 +336,9 @@ def _read_file(real: Path, display: str, via: IssueLocation | None) -> _Document
 
 
 def _parse_yaml(text: str, display: str, base_dir: Path) -> _Document:
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as e:
         raise _fail(_yaml_location(display, e.problem_mark), _syntax_message(e)) from None
@@ -353,7 +354,8 @@ def _parse_yaml(text: str, display: str, base_dir: Path) -> _Document:
     except RecursionError:
         raise _fail(IssueLocation(display), "YAML nesting is too deep to be a scenario") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise _fail(
             IssueLocation(display),
@@ -649,15 +651,21 @@ def _flatten(overrides: Mapping[str, Any], prefix: str) -> Iterator[tuple[str, A
 
 
 def _parse_value(text: str, label: str, cwd: Path) -> tuple[Any, _Marks]:
-    loader = yaml.SafeLoader(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as e:
         raise _fail(IssueLocation(label), _syntax_message(e)) from None
+    except yaml.reader.ReaderError as e:
+        raise _fail(
+            IssueLocation(label), f"the value cannot contain the character #x{e.character:04x}"
+        ) from None
     except (yaml.YAMLError, RecursionError) as e:
         raise _fail(IssueLocation(label), f"cannot parse the value: {e}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         return None, {}
     builder = _Builder(label, cwd, loader)
