@@ -1,12 +1,41 @@
-"""hashfleet: Monte Carlo simulation of Bitcoin mining fleets."""
+"""hashfleet: Monte Carlo simulation of Bitcoin mining fleets.
+
+The public API is imported lazily so that ``import hashfleet`` stays light:
+
+* :func:`simulate` — run a scenario, return :class:`Results`;
+* :func:`load_scenario` — read and validate a YAML scenario;
+* :class:`Scenario` — the validated scenario model.
+"""
 
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("hashfleet")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from hashfleet.results import Results
+    from hashfleet.runner import simulate
+    from hashfleet.scenario import load_scenario
+    from hashfleet.scenario.schema import Scenario
+
+__all__ = ["Results", "Scenario", "__version__", "load_scenario", "simulate"]
+
+_LAZY = {
+    "simulate": "hashfleet.runner",
+    "Results": "hashfleet.results",
+    "load_scenario": "hashfleet.scenario",
+    "Scenario": "hashfleet.scenario.schema",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hashfleet' has no attribute {name!r}")

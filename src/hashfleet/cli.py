@@ -211,16 +211,158 @@ def scenario_reference(out: Path | None) -> None:
 
 
 # ---------------------------------------------------------------------------------
-# More commands (run, catalogue, ...) go here: one small function each, e.g.
-#
-#   @cli.command()
-#   @file_argument
-#   @set_option
-#   def run(file: Path, set_args: Sequence[str]) -> None:
-#       """... \b Examples: ..."""
-#       scenario = load_scenario(file, set_args=set_args)
-#       ...  # call the library; raise HashfleetError subclasses for user mistakes
+# More commands go here: one small function each (see the module docstring).
 # ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@file_argument
+@click.option("--paths", type=click.IntRange(min=1), help="Monte Carlo paths [run.paths].")
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed [run.seed].")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory [results/<scenario name>].",
+)
+@click.option(
+    "--store-paths/--no-store-paths",
+    default=None,
+    help="Also write every path's daily series to paths.nc [run.outputs.store_paths].",
+)
+@click.option(
+    "--chunk-paths",
+    type=click.IntRange(min=1),
+    help="Paths per chunk (a multiple of 250); results do not depend on it.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Show a progress bar [on when standard error is a terminal].",
+)
+@set_option
+def run(
+    file: Path,
+    paths: int | None,
+    seed: int | None,
+    out: Path | None,
+    store_paths: bool | None,
+    chunk_paths: int | None,
+    progress: bool | None,
+    set_args: Sequence[str],
+) -> None:
+    """Simulate scenario FILE and write its results to a directory.
+
+    Writes summary.json, daily.nc (mean and quantiles across paths per day),
+    per_path.nc, events.nc (every retarget and halving), scenario.resolved.yaml
+    and, with --store-paths, paths.nc. Every file is written atomically.
+
+    \b
+    Examples:
+      hashfleet run scenarios/baseline.yaml
+      hashfleet run scenarios/baseline.yaml --paths 5000 --seed 7 --out results/b7
+      hashfleet run my.yaml --set run.horizon_days=365 --store-paths
+    """
+    from hashfleet.runner import simulate
+    from hashfleet.scenario import load_scenario
+
+    sc = load_scenario(file, set_args=set_args)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    out_dir = out if out is not None else Path("results") / sc.name
+    n = paths if paths is not None else sc.run.paths
+    click.echo(
+        f"Simulating {sc.name}: {n:,} paths x {sc.run.horizon_days:,} days "
+        f"from {sc.run.start.isoformat()}",
+        err=True,
+    )
+    kwargs: dict[str, Any] = {
+        "paths": paths,
+        "seed": seed,
+        "store_paths": store_paths,
+        "chunk_paths": chunk_paths,
+    }
+    if progress:
+        with click.progressbar(length=sc.run.horizon_days, label="days", file=sys.stderr) as bar:
+            res = simulate(sc, progress=lambda done, total: bar.update(1), **kwargs)
+    else:
+        res = simulate(sc, **kwargs)
+    res.save(out_dir)
+    click.echo(_run_report(res))
+    click.echo(f"Results written to {out_dir}/")
+
+
+def _run_report(res: Any) -> str:
+    """A short plain-text report of a run's headline figures."""
+    m = res.metadata
+    pp = res.summary["per_path"]
+    rows = [
+        ("BTC produced", "total_production_btc", "{:,.1f}"),
+        ("Revenue (USD m)", "total_revenue_usd", "m"),
+        ("Power cost (USD m)", "total_power_cost_usd", "m"),
+        ("Cash at the end (USD m)", "final_cash_usd", "m"),
+        ("BTC price at the end (USD)", "final_btc_price_usd", "{:,.0f}"),
+        ("Hashprice at the end (USD/PH/day)", "final_hashprice_usd_per_ph_day", "{:,.2f}"),
+        ("Network hashrate at the end (EH/s)", "final_network_hashrate_ehs", "{:,.0f}"),
+        ("Retargets per path", "retargets", "{:,.1f}"),
+        ("Halvings per path", "halvings", "{:,.2f}"),
+    ]
+    qs = [k for k in next(iter(pp.values())) if k.startswith("q")]
+    lo, mid, hi = qs[0], qs[len(qs) // 2], qs[-1]
+    head = f"{'':36} {'mean':>14} {lo:>14} {mid:>14} {hi:>14}"
+    lines = [
+        f"{m['scenario_name']}: {m['paths']:,} paths, seed {m['seed']}, "
+        f"{m['horizon_days']:,} days from {m['start']}, {m['wall_time_s']:.1f} s",
+        head,
+    ]
+    for label, key, fmt in rows:
+        if key not in pp:
+            continue
+        d = pp[key]
+
+        def f(x: float, fmt: str = fmt) -> str:
+            return f"{x / 1e6:,.1f}" if fmt == "m" else fmt.format(x)
+
+        lines.append(f"{label:36} {f(d['mean']):>14} {f(d[lo]):>14} {f(d[mid]):>14} {f(d[hi]):>14}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV instead of a table.")
+@click.option(
+    "--catalogue",
+    "path",
+    default="builtin:asic_catalogue",
+    show_default=True,
+    help="Catalogue CSV to list.",
+)
+def catalogue(as_csv: bool, path: str) -> None:
+    """List the ASIC catalogue: model, release date, TH/s, W and J/TH.
+
+    \b
+    Examples:
+      hashfleet catalogue
+      hashfleet catalogue --csv > models.csv
+    """
+    from hashfleet.fleet.catalogue import load_catalogue
+
+    df = load_catalogue(path).to_frame().reset_index()
+    if as_csv:
+        click.echo(df.to_csv(index=False), nl=False)
+        return
+    cols = [
+        c
+        for c in (
+            "name",
+            "manufacturer",
+            "release_date",
+            "hashrate_th_s",
+            "power_w",
+            "efficiency_j_per_th",
+            "cooling",
+        )
+        if c in df.columns
+    ]
+    click.echo(df[cols].to_string(index=False, float_format=lambda x: f"{x:,.1f}"))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -78,7 +78,7 @@ def test_retarget_time_is_gamma_distributed() -> None:
     produce_day(
         st, np.full(n, _rate_hs(144.0)), np.zeros(n), T0, 0, block_rng=_rng(n_blocks), events=log
     )
-    ev = {k: np.concatenate([e[k] for e in log.retargets]) for k in log.retargets[0]}
+    ev = log.columns("retargets")
     assert np.array_equal(np.sort(ev["path"]), np.arange(n))  # P(not reached) ≈ 1e-40
     t = ev["time_days"] * SECONDS_PER_DAY
     assert stats.kstest(t, stats.gamma(10, scale=1 / lam).cdf).pvalue > 1e-3
@@ -104,7 +104,7 @@ def test_engine_retargets_equal_consensus_next_bits() -> None:
             block_rng=rng,
             events=log,
         )
-    ev = {k: np.concatenate([e[k] for e in log.retargets]) for k in log.retargets[0]}
+    ev = log.columns("retargets")
     assert ev["path"].size > n
     for i in range(ev["path"].size):
         want = consensus.next_bits(
@@ -134,7 +134,7 @@ def test_halving_inside_a_day_splits_the_subsidy_exactly(mode: str) -> None:
     if mode == "deterministic":
         assert (out.blocks == 144).all()
         assert out.subsidy_sat[0] == 59 * 312_500_000 + 85 * 156_250_000
-    hv = {k: np.concatenate([e[k] for e in log.halvings]) for k in log.halvings[0]}
+    hv = log.columns("halvings")
     assert (hv["height"] == 1_050_000).all() and (hv["subsidy_sat"] == 156_250_000).all()
     assert np.array_equal(np.sort(hv["path"]), np.flatnonzero(crossed))
 

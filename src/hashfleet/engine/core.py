@@ -32,15 +32,15 @@ from numpy.typing import NDArray
 
 from hashfleet.engine.model import CompiledScenario
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS, BlockRNG
-from hashfleet.fleet.operations import dispatch
+from hashfleet.fleet.operations import FleetState, dispatch
 from hashfleet.network.blocks import (
     SECONDS_PER_DAY,
-    TWO_32,
     EventLog,
     NetworkState,
     produce_day,
     subsidy_sat_array,
 )
+from hashfleet.network.hashprice import hashprice_usd_per_ph_day
 from hashfleet.network.retarget import bits_to_difficulty_array, next_bits_array
 from hashfleet.processes import WINDOW_DAYS
 
@@ -125,7 +125,7 @@ class ChunkEngine:
         self._retarget_at_start()
 
         fleet = model.fleet
-        self.installed_units = np.zeros((self.n_paths, fleet.n_cohorts))
+        self.fleet = FleetState.empty(fleet, self.n_paths)
         self.cash_usd = np.full(self.n_paths, sc.company.starting_cash_usd)
         self.btc = np.full(self.n_paths, sc.company.starting_btc)
         self.window: dict[str, NDArray[np.float64]] = {}
@@ -140,9 +140,10 @@ class ChunkEngine:
 
         for i, day in enumerate(fleet.install_day):
             if day <= 0:
-                self.installed_units[:, i] = fleet.units[i]
+                self.fleet.installed_units[:, i] = fleet.units[i]
             elif day < model.n_days:
                 self.add_process(self._deliver(i, int(day)))
+        self.fleet.refresh()
         self.env.process(self._clock())
 
     # ------------------------------------------------------------------ extension API
@@ -172,7 +173,7 @@ class ChunkEngine:
 
     def _deliver(self, cohort: int, day: int) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(day)
-        self.installed_units[:, cohort] = self.model.fleet.units[cohort]
+        self.fleet.install(cohort, self.model.fleet.units[cohort])
 
     def _retarget_at_start(self) -> None:
         """A tip that ends an epoch retargets at t=0 (timespan measured to the start)."""
@@ -216,12 +217,11 @@ class ChunkEngine:
     def _step_dispatch(self, day: int) -> None:
         t = self.today
         st = self.network
-        fleet = self.model.fleet
         reward_next = subsidy_sat_array(st.height + 1) / 1e8 + t["fees_btc_per_block"]
-        per_th_day = 1e12 * SECONDS_PER_DAY * reward_next / (st.difficulty * TWO_32)
-        revenue_per_th = per_th_day * t["btc_price_usd"] * (1.0 - self.pool_fee)
-        d = dispatch(fleet, self.installed_units, revenue_per_th)
-        installed_hs = (self.installed_units @ fleet.unit_hashrate_th_s) * 1e12
+        hashprice = hashprice_usd_per_ph_day(t["btc_price_usd"], st.difficulty, reward_next)
+        revenue_per_th = hashprice / 1000.0 * (1.0 - self.pool_fee)
+        d = dispatch(self.fleet, revenue_per_th)
+        installed_hs = self.fleet.installed_th_s * 1e12
         path_hs = t["network_hashrate_ehs"] * 1e18
         rest = np.maximum(path_hs - installed_hs, 0.0) if self.includes_fleet else path_hs
         t["fleet_hs"] = d.running_th_s * 1e12

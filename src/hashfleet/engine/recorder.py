@@ -1,6 +1,7 @@
 """Aggregate daily values across paths as they are produced.
 
-The recorder holds one window of days for every path (``(n_vars, n_paths, WINDOW_DAYS)``) and
+The recorder holds one window of days for every path (``(n_vars, WINDOW_DAYS, n_paths)``, so
+that a day's values are contiguous) and
 reduces it to means and quantiles across paths when the window is full, so memory grows with
 paths × state, not paths × days.  Full daily paths are kept only when asked
 (``store_paths``).  Per-path totals and terminal values are accumulated on the fly.
@@ -61,7 +62,7 @@ class Recorder:
         self.n_days = n_days
         self.quantiles = np.asarray(quantiles, dtype=float)
         nv = len(self.variables)
-        self._buf = np.zeros((nv, n_sim_paths, WINDOW_DAYS))
+        self._buf = np.zeros((nv, WINDOW_DAYS, n_sim_paths))
         #: Daily means across paths, ``(n_vars, n_days)``.
         self.mean = np.zeros((nv, n_days))
         #: Daily quantiles across paths, ``(n_vars, n_quantiles, n_days)``.
@@ -79,7 +80,7 @@ class Recorder:
         """Take one chunk's values for ``day`` (paths ``offset .. offset + len - 1``)."""
         col = day % WINDOW_DAYS
         for name, arr in values.items():
-            self._buf[self.index[name], offset : offset + arr.shape[0], col] = arr
+            self._buf[self.index[name], col, offset : offset + arr.shape[0]] = arr
             if name in self.totals:
                 self.totals[name][offset : offset + arr.shape[0]] += arr
 
@@ -89,13 +90,13 @@ class Recorder:
         if col == WINDOW_DAYS - 1 or day == self.n_days - 1:
             first = day - col
             k = col + 1
-            block = self._buf[:, : self.n_paths, :k]
-            self.mean[:, first : first + k] = block.mean(axis=1)
-            q = np.quantile(block, self.quantiles, axis=1)  # (n_q, n_vars, k)
+            block = self._buf[:, :k, : self.n_paths]
+            self.mean[:, first : first + k] = block.mean(axis=2)
+            q = np.quantile(block, self.quantiles, axis=2)  # (n_q, n_vars, k)
             self.quantile[:, :, first : first + k] = np.moveaxis(q, 0, 1)
             if self.paths is not None:
-                self.paths[:, :, first : first + k] = block
+                self.paths[:, :, first : first + k] = np.swapaxes(block, 1, 2)
             if day == self.n_days - 1:
                 self.last = {
-                    v: self._buf[i, : self.n_paths, col].copy() for v, i in self.index.items()
+                    v: self._buf[i, col, : self.n_paths].copy() for v, i in self.index.items()
                 }

@@ -6,6 +6,14 @@ power cost per TH (``efficiency · PUE · 24 h · price``).  A site's grid capac
 limit on the power drawn (IT power × PUE): running cohorts are admitted in merit order (most
 efficient first) and the cohort that crosses the limit runs only in part.
 
+Cohorts are stored in merit order (by site, then efficiency).  Because a site's cohorts share
+its PUE and power price, the profitable cohorts of a site are a *prefix* of its merit order,
+so the power each cohort may draw under the site limit — :attr:`FleetState.available_mw` —
+depends only on what is installed and is recomputed only when that changes (a calendar event),
+not every day.  A day's dispatch is then one comparison and one matrix product.  (Per-cohort
+power prices or operating modes will break the prefix property and need the general cumulative
+form; see :func:`available_mw`.)
+
 Arrays: static cohort properties are ``(n_cohorts,)``; per-path state is
 ``(n_paths, n_cohorts)``.  No loop over paths or cohorts.
 """
@@ -13,7 +21,7 @@ Arrays: static cohort properties are ``(n_cohorts,)``; per-path state is
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -22,7 +30,7 @@ from hashfleet.errors import InputError
 from hashfleet.fleet.catalogue import Catalogue
 from hashfleet.scenario.schema import FleetSpec
 
-__all__ = ["Dispatch", "FleetArrays", "compile_fleet", "dispatch"]
+__all__ = ["Dispatch", "FleetArrays", "FleetState", "available_mw", "compile_fleet", "dispatch"]
 
 HOURS_PER_DAY = 24.0
 
@@ -34,7 +42,9 @@ class FleetArrays:
     Attributes
     ----------
     labels : tuple of str
-        ``"model @ site"`` per cohort.
+        ``"model @ site"`` per cohort, in merit order.
+    scenario_index : ndarray of int, shape (n_cohorts,)
+        Position of each cohort in the scenario's ``fleet.cohorts``.
     unit_hashrate_th_s, unit_power_w : ndarray, shape (n_cohorts,)
         Stock hashrate (TH/s) and wall power (W) of one machine.
     units : ndarray, shape (n_cohorts,)
@@ -45,11 +55,10 @@ class FleetArrays:
         Index of the cohort's site.
     site_names : tuple of str
     site_capacity_mw, site_pue, site_price_usd_per_mwh : ndarray, shape (n_sites,)
-    merit_order : ndarray of int, shape (n_cohorts,)
-        Cohorts sorted by site, then by efficiency (best first).
     """
 
     labels: tuple[str, ...]
+    scenario_index: NDArray[np.intp]
     unit_hashrate_th_s: NDArray[np.float64]
     unit_power_w: NDArray[np.float64]
     units: NDArray[np.float64]
@@ -59,7 +68,6 @@ class FleetArrays:
     site_capacity_mw: NDArray[np.float64]
     site_pue: NDArray[np.float64]
     site_price_usd_per_mwh: NDArray[np.float64]
-    merit_order: NDArray[np.intp]
 
     @property
     def n_cohorts(self) -> int:
@@ -70,6 +78,11 @@ class FleetArrays:
     def efficiency_j_per_th(self) -> NDArray[np.float64]:
         """Stock efficiency of each cohort in J/TH (= W per TH/s)."""
         return self.unit_power_w / self.unit_hashrate_th_s
+
+    @property
+    def unit_mw(self) -> NDArray[np.float64]:
+        """Power of one machine at the meter, PUE included (MW), per cohort."""
+        return self.unit_power_w * self.site_pue[self.site] / 1e6
 
     @property
     def power_cost_usd_per_th_day(self) -> NDArray[np.float64]:
@@ -105,22 +118,89 @@ def compile_fleet(spec: FleetSpec, catalogue: Catalogue, start: dt.date) -> Flee
         site.append(site_index[c.site])
     th_a, w_a = np.asarray(th, dtype=float), np.asarray(w, dtype=float)
     site_a = np.asarray(site, dtype=np.intp)
-    order = np.lexsort((w_a / np.where(th_a > 0, th_a, 1.0), site_a)) if labels else np.arange(0)
+    order = np.lexsort((w_a / th_a, site_a)) if labels else np.arange(0, dtype=np.intp)
     return FleetArrays(
-        labels=tuple(labels),
-        unit_hashrate_th_s=th_a,
-        unit_power_w=w_a,
-        units=np.asarray(units, dtype=float),
-        install_day=np.asarray(day, dtype=np.int64),
-        site=site_a,
+        labels=tuple(labels[i] for i in order),
+        scenario_index=order.astype(np.intp),
+        unit_hashrate_th_s=th_a[order],
+        unit_power_w=w_a[order],
+        units=np.asarray(units, dtype=float)[order],
+        install_day=np.asarray(day, dtype=np.int64)[order],
+        site=site_a[order],
         site_names=tuple(s.name for s in spec.sites),
         site_capacity_mw=np.asarray([s.capacity_mw for s in spec.sites], dtype=float),
         site_pue=np.asarray([s.pue for s in spec.sites], dtype=float),
         site_price_usd_per_mwh=np.asarray(
             [s.power.price_usd_per_mwh for s in spec.sites], dtype=float
         ),
-        merit_order=order.astype(np.intp),
     )
+
+
+def available_mw(fleet: FleetArrays, installed_units: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Power each cohort may draw when it and every better cohort of its site run.
+
+    Parameters
+    ----------
+    fleet : FleetArrays
+    installed_units : ndarray, shape (n_paths, n_cohorts)
+        Machines installed, cohorts in merit order.
+
+    Returns
+    -------
+    ndarray, shape (n_paths, n_cohorts)
+        ``clip(capacity − power of better cohorts of the site, 0, own power)`` in MW.
+    """
+    want = installed_units * fleet.unit_mw
+    before = np.cumsum(want, axis=1) - want
+    group_first = np.searchsorted(fleet.site, fleet.site)  # first cohort of each one's site
+    before_in_site = before - before[:, group_first]
+    cap = fleet.site_capacity_mw[fleet.site]
+    return np.clip(cap - before_in_site, 0.0, want)
+
+
+@dataclass
+class FleetState:
+    """Per-path fleet state and what is derived from it between calendar events.
+
+    Attributes
+    ----------
+    installed_units : ndarray, shape (n_paths, n_cohorts)
+        Machines installed and able to run.
+    available_mw : ndarray, shape (n_paths, n_cohorts)
+        :func:`available_mw` of ``installed_units``; call :meth:`refresh` after changing them.
+    installed_th_s : ndarray, shape (n_paths,)
+        Installed hashrate (TH/s) at stock.
+    """
+
+    fleet: FleetArrays
+    installed_units: NDArray[np.float64]
+    available_mw: NDArray[np.float64] = field(init=False)
+    installed_th_s: NDArray[np.float64] = field(init=False)
+
+    def __post_init__(self) -> None:
+        f = self.fleet
+        onehot = (f.site[:, None] == np.arange(len(f.site_names))[None, :]).astype(float)
+        unit_mw = np.where(f.unit_mw > 0, f.unit_mw, 1.0)
+        # columns: TH/s per MW, USD per MWh, then one indicator column per site
+        self._per_mw = np.column_stack(
+            [f.unit_hashrate_th_s / unit_mw, f.site_price_usd_per_mwh[f.site], onehot]
+        )
+        self.refresh()
+
+    @classmethod
+    def empty(cls, fleet: FleetArrays, n_paths: int) -> FleetState:
+        """No machine installed on any path."""
+        return cls(fleet, np.zeros((n_paths, fleet.n_cohorts)))
+
+    def refresh(self) -> None:
+        """Recompute what depends on ``installed_units``."""
+        self.available_mw = available_mw(self.fleet, self.installed_units)
+        self.installed_th_s = self.installed_units @ self.fleet.unit_hashrate_th_s
+
+    def install(self, cohort: int, units: float) -> None:
+        """Set the installed units of one cohort on every path (a delivery)."""
+        self.installed_units[:, cohort] = units
+        self.refresh()
 
 
 @dataclass
@@ -144,18 +224,12 @@ class Dispatch:
     site_power_mw: NDArray[np.float64]
 
 
-def dispatch(
-    fleet: FleetArrays,
-    installed_units: NDArray[np.float64],
-    revenue_usd_per_th_day: NDArray[np.float64],
-) -> Dispatch:
+def dispatch(state: FleetState, revenue_usd_per_th_day: NDArray[np.float64]) -> Dispatch:
     """Decide which cohorts run today and what they draw.
 
     Parameters
     ----------
-    fleet : FleetArrays
-    installed_units : ndarray, shape (n_paths, n_cohorts)
-        Machines installed and able to run.
+    state : FleetState
     revenue_usd_per_th_day : ndarray, shape (n_paths,)
         Expected payout of 1 TH/s for the day after pool fee (USD).
 
@@ -163,31 +237,19 @@ def dispatch(
     -------
     Dispatch
     """
-    n_paths = installed_units.shape[0]
+    fleet = state.fleet
+    n_paths = revenue_usd_per_th_day.shape[0]
     n_sites = fleet.site_capacity_mw.shape[0]
     if fleet.n_cohorts == 0:
         zero = np.zeros(n_paths)
         return Dispatch(zero, zero.copy(), zero.copy(), np.zeros((n_paths, n_sites)))
     profitable = revenue_usd_per_th_day[:, None] >= fleet.power_cost_usd_per_th_day[None, :]
-    pue = fleet.site_pue[fleet.site]
-    unit_mw = fleet.unit_power_w * pue / 1e6
-    want_mw = installed_units * profitable * unit_mw  # (n_paths, n_cohorts)
-
-    order = fleet.merit_order
-    p = want_mw[:, order]
-    before = np.cumsum(p, axis=1) - p  # power of better cohorts in the sorted row
-    site_sorted = fleet.site[order]
-    group_first = np.searchsorted(site_sorted, site_sorted)  # first position of each site
-    before_in_site = before - before[:, group_first]
-    cap = fleet.site_capacity_mw[site_sorted]
-    run_mw_sorted = np.clip(cap - before_in_site, 0.0, p)
-    run_mw = np.empty_like(run_mw_sorted)
-    run_mw[:, order] = run_mw_sorted
-
-    frac_units = np.divide(run_mw, unit_mw, out=np.zeros_like(run_mw), where=unit_mw > 0)
-    running_th = frac_units @ fleet.unit_hashrate_th_s
-    energy = run_mw.sum(axis=1) * HOURS_PER_DAY
-    price = fleet.site_price_usd_per_mwh[fleet.site]
-    cost = (run_mw * price).sum(axis=1) * HOURS_PER_DAY
-    site_mw = run_mw @ (fleet.site[:, None] == np.arange(n_sites)[None, :]).astype(float)
-    return Dispatch(running_th, energy, cost, site_mw)
+    run_mw = state.available_mw * profitable
+    per_mw = run_mw @ state._per_mw  # (n_paths, 2 + n_sites)
+    site_mw = per_mw[:, 2:]
+    return Dispatch(
+        running_th_s=per_mw[:, 0],
+        energy_mwh=site_mw.sum(axis=1) * HOURS_PER_DAY,
+        power_cost_usd=per_mw[:, 1] * HOURS_PER_DAY,
+        site_power_mw=site_mw,
+    )

@@ -103,6 +103,26 @@ class EventLog:
     retargets: list[dict[str, NDArray]] = field(default_factory=list)
     halvings: list[dict[str, NDArray]] = field(default_factory=list)
 
+    def columns(self, kind: str, *, release: bool = False) -> dict[str, NDArray]:
+        """One event kind (``"retargets"`` or ``"halvings"``) as concatenated columns.
+
+        With ``release`` the log's own parts are dropped as they are concatenated, so a large
+        log is not held twice in memory.
+        """
+        parts: list[dict[str, NDArray]] = getattr(self, kind)
+        if not parts:
+            return {}
+        names = list(parts[0])
+        out = {}
+        for k in names:
+            out[k] = np.concatenate([p[k] for p in parts])
+            if release:
+                for p in parts:
+                    del p[k]
+        if release:
+            parts.clear()
+        return out
+
 
 @dataclass
 class DayBlocks:
@@ -278,13 +298,13 @@ def _on_interesting_blocks(
         if events is not None:
             events.retargets.append(
                 {
-                    "path": j + events.path_offset,
+                    "path": (j + events.path_offset).astype(np.int32),
                     "time_days": day_index + t_in_day[last] / SECONDS_PER_DAY,
-                    "height": h[last] + 1,
+                    "height": (h[last] + 1).astype(np.int32),
                     "old_difficulty": old_d,
                     "new_difficulty": state.difficulty[j].copy(),
-                    "old_bits": old_bits,
-                    "new_bits": new_bits,
+                    "old_bits": old_bits.astype(np.uint32),
+                    "new_bits": new_bits.astype(np.uint32),
                     "first_block_time": first_time,
                     "last_block_time": stamp[last],
                 }
@@ -293,7 +313,7 @@ def _on_interesting_blocks(
     if events is not None and halving.any():
         events.halvings.append(
             {
-                "path": idx[halving] + events.path_offset,
+                "path": (idx[halving] + events.path_offset).astype(np.int32),
                 "time_days": day_index + t_in_day[halving] / SECONDS_PER_DAY,
                 "height": h[halving],
                 "subsidy_sat": subsidy_sat_array(h[halving]),

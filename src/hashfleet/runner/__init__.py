@@ -193,18 +193,23 @@ def _assemble(
 
 
 def _events(engines: list[ChunkEngine], kind: str, n_paths: int) -> pd.DataFrame:
-    parts = [
-        pd.DataFrame(rec)
-        for e in engines
-        if e.events is not None
-        for rec in getattr(e.events, kind)
-    ]
-    if not parts:
-        cols = {"path": np.zeros(0, dtype=np.int64), "time_days": np.zeros(0)}
-        return pd.DataFrame(cols)
-    df = pd.concat(parts, ignore_index=True)
-    df = df[df["path"] < n_paths]
-    return df.sort_values(["path", "time_days"], kind="stable").reset_index(drop=True)
+    """One event kind of all chunks, paths past ``n_paths`` dropped, sorted by path and time.
+
+    The chunks' logs are released as they are assembled (a 10,000-path decade holds millions
+    of retargets).
+    """
+    cols = [e.events.columns(kind, release=True) for e in engines if e.events is not None]
+    cols = [c for c in cols if c]
+    if not cols:
+        return pd.DataFrame({"path": np.zeros(0, dtype=np.int32), "time_days": np.zeros(0)})
+    merged = cols[0] if len(cols) == 1 else {}
+    for k in list(cols[0]) if len(cols) > 1 else []:
+        merged[k] = np.concatenate([c.pop(k) for c in cols])
+    keep = np.flatnonzero(merged["path"] < n_paths)
+    order = keep[np.lexsort((merged["time_days"][keep], merged["path"][keep]))]
+    for k in list(merged):
+        merged[k] = merged.pop(k)[order]
+    return pd.DataFrame(merged, copy=False)
 
 
 def _describe(x: np.ndarray, quantiles: np.ndarray) -> dict[str, float]:

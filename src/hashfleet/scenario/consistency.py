@@ -14,8 +14,6 @@ Checks
     Every cohort's ``model`` is in the catalogue or in ``fleet.models``.
 ``model_names_unique``
     ``fleet.models`` does not define a name twice.
-``cohort_install_within_horizon``
-    No cohort is installed after the last simulated day.
 ``epoch_start_before_start``
     ``network.start.epoch_start_time`` is not after the start of the run (t=0), since it
     is the time of a block already mined.
@@ -196,19 +194,6 @@ def _model_names_unique(s: Scenario, ctx: CheckContext) -> Iterable[ScenarioIssu
             )
         else:
             first[model.name] = i
-
-
-@_check("cohort_install_within_horizon")
-def _cohort_install_within_horizon(s: Scenario, ctx: CheckContext) -> Iterable[ScenarioIssue]:
-    last_day = s.run.start + dt.timedelta(days=s.run.horizon_days - 1)
-    for i, cohort in enumerate(s.fleet.cohorts):
-        if cohort.install_date is not None and cohort.install_date > last_day:
-            yield ctx.issue(
-                ("fleet", "cohorts", i, "install_date"),
-                f"install date {cohort.install_date} is after the last simulated day "
-                f"{last_day} (run.start + run.horizon_days - 1); move it earlier or "
-                "lengthen run.horizon_days",
-            )
 
 
 @_check("epoch_start_before_start")
