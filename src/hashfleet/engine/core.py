@@ -7,24 +7,33 @@ process.  Events dated day ``d`` take effect before day ``d``'s tick.
 
 A tick runs the registered **steps** in stage order.  Each step is a function of the day that
 reads and writes the chunk's arrays (path axis first) — never a loop over paths.  New
-capabilities add steps and processes with :meth:`ChunkEngine.add_step` and
-:meth:`ChunkEngine.add_process`; the built-in steps are:
+capabilities are **components** (:class:`Component`): objects whose ``attach(engine)`` adds
+steps (:meth:`ChunkEngine.add_step`), SimPy processes (:meth:`ChunkEngine.add_process`) and
+daily variables (:meth:`ChunkEngine.declare`), and books cash flows in the day's ledger
+(:meth:`ChunkEngine.book`).  The kernel is never edited to add one.  Stages:
 
 =====  ==========  ==============================================================
 stage  name        what it does
 =====  ==========  ==============================================================
 10     market      draws the exogenous processes window by window; today's values
+15     supply      the rest of the network's hashrate (``today["rest_hashrate_hs"]``);
+                   built in: from the exogenous path; components may replace it
 20     dispatch    which cohorts run (profitability and site limits); network H
 30     network     exact block production, retargets and halvings
-40     accounting  production, revenue, power cost, cash
-90     record      hands the day's values to the recorder
+40     production  production, revenue (booked), power cost (booked), fixed opex
+50-70  (free)      components: policies, orders, HPC, debt ...
+80     settle      cash += inflows − outflows booked today
+90     record      hands the day's declared variables to the recorder
 =====  ==========  ==============================================================
+
+Shared per-day values live in ``engine.today`` (a dict reset each day); recorded values in
+``engine.values`` (every declared variable must be set each day).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import simpy
@@ -64,12 +73,34 @@ DAILY_VARIABLES: dict[str, tuple[str, str]] = {
     "production_btc": ("BTC", "BTC earned by our fleet (after pool fee)"),
     "revenue_usd": ("USD", "Production sold at the day's price"),
     "power_cost_usd": ("USD", "Power bill, PUE included"),
+    "opex_usd": ("USD", "Fixed operating costs (staff, SG&A, ...)"),
     "energy_mwh": ("MWh", "Energy drawn, PUE included"),
     "cash_usd": ("USD", "Cash at the end of the day"),
 }
 
+#: Built-in variables whose per-path total over the run is reported.
+TOTALLED: tuple[str, ...] = (
+    "blocks",
+    "subsidy_btc",
+    "fees_btc",
+    "production_btc",
+    "revenue_usd",
+    "power_cost_usd",
+    "opex_usd",
+    "energy_mwh",
+)
+
 DaySink = Callable[[int, int, dict[str, NDArray[np.float64]]], None]
 Step = Callable[[int], None]
+
+
+@runtime_checkable
+class Component(Protocol):
+    """A capability plugged into every chunk engine of a run (built once per run)."""
+
+    def attach(self, engine: ChunkEngine) -> None:
+        """Add steps, processes, variables and state to ``engine``."""
+        ...
 
 
 class ChunkEngine:
@@ -130,12 +161,23 @@ class ChunkEngine:
         self.btc = np.full(self.n_paths, sc.company.starting_btc)
         self.window: dict[str, NDArray[np.float64]] = {}
         self.today: dict[str, Any] = {}
+        self.values: dict[str, NDArray[np.float64]] = {}
+        #: Declared daily variables: name -> (unit, description).
+        self.variables: dict[str, tuple[str, str]] = dict(DAILY_VARIABLES)
+        #: Variables whose per-path total over the run is reported.
+        self.totalled: list[str] = list(TOTALLED)
+        self._inflows: dict[str, NDArray[np.float64]] = {}
+        self._outflows: dict[str, NDArray[np.float64]] = {}
+        self._rngs: dict[str, BlockRNG] = {}
+        self._seed, self._first_block, self._n_blocks = seed, first_block, n_blocks
 
         self._steps: list[tuple[int, int, str, Step]] = []
         self.add_step(10, "market", self._step_market)
+        self.add_step(15, "supply", self._step_supply)
         self.add_step(20, "dispatch", self._step_dispatch)
         self.add_step(30, "network", self._step_network)
-        self.add_step(40, "accounting", self._step_accounting)
+        self.add_step(40, "production", self._step_production)
+        self.add_step(80, "settle", self._step_settle)
         self.add_step(90, "record", self._step_record)
 
         for i, day in enumerate(fleet.install_day):
@@ -144,6 +186,8 @@ class ChunkEngine:
             elif day < model.n_days:
                 self.add_process(self._deliver(i, int(day)))
         self.fleet.refresh()
+        for component in model.components:
+            component.attach(self)
         self.env.process(self._clock())
 
     # ------------------------------------------------------------------ extension API
@@ -152,6 +196,39 @@ class ChunkEngine:
         """Run ``fn(day)`` in every daily tick at ``stage`` (lower first; ties by order added)."""
         self._steps.append((stage, len(self._steps), name, fn))
         self._steps.sort()
+
+    def replace_step(self, name: str, fn: Step) -> None:
+        """Replace the step called ``name`` (e.g. a different ``"supply"`` model)."""
+        for i, (stage, order, n, _) in enumerate(self._steps):
+            if n == name:
+                self._steps[i] = (stage, order, name, fn)
+                return
+        raise KeyError(f"no step named {name!r}; steps: {[n for _, _, n, _ in self._steps]}")
+
+    def declare(self, name: str, unit: str, description: str, *, total: bool = False) -> None:
+        """Declare a daily per-path variable; set ``engine.values[name]`` every day."""
+        self.variables[name] = (unit, description)
+        if total and name not in self.totalled:
+            self.totalled.append(name)
+
+    def book(self, name: str, usd: NDArray[np.float64], *, outflow: bool = False) -> None:
+        """Book a cash flow for today (USD per path, ≥ 0 for the usual direction).
+
+        Each name is a daily variable (declared on first use, totalled over the run); cash
+        moves by inflows − outflows at the ``settle`` stage.
+        """
+        if name not in self.variables:
+            self.declare(name, "USD", ("outflow: " if outflow else "inflow: ") + name, total=True)
+        flows = self._outflows if outflow else self._inflows
+        flows[name] = flows[name] + usd if name in flows else np.asarray(usd, dtype=float)
+
+    def rng(self, purpose: str) -> BlockRNG:
+        """This chunk's per-stream-block generators for ``purpose`` (see ``streams.PURPOSES``)."""
+        if purpose not in self._rngs:
+            self._rngs[purpose] = BlockRNG.for_chunk(
+                self._seed, self._first_block, self._n_blocks, purpose
+            )
+        return self._rngs[purpose]
 
     def add_process(self, generator: Generator[simpy.Event, Any, Any]) -> simpy.Process:
         """Start a SimPy process on this chunk's calendar (time unit: days)."""
@@ -167,6 +244,9 @@ class ChunkEngine:
         while self.env.now < self.model.n_days:
             yield self.env.timeout(0)  # let everything dated today happen first
             day = int(self.env.now)
+            self.today = {}
+            self.values = {}
+            self._inflows, self._outflows = {}, {}
             for _, _, _, fn in self._steps:
                 fn(day)
             yield self.env.timeout(1)
@@ -214,18 +294,23 @@ class ChunkEngine:
                     out[name][sl] = drawn[name]
         self.window = out
 
+    def _step_supply(self, day: int) -> None:
+        """Rest-of-network hashrate from the exogenous path (H/s, per path)."""
+        path_hs = self.today["network_hashrate_ehs"] * 1e18
+        if self.includes_fleet:
+            path_hs = np.maximum(path_hs - self.fleet.installed_th_s * 1e12, 0.0)
+        self.today["rest_hashrate_hs"] = path_hs
+
     def _step_dispatch(self, day: int) -> None:
         t = self.today
         st = self.network
         reward_next = subsidy_sat_array(st.height + 1) / 1e8 + t["fees_btc_per_block"]
         hashprice = hashprice_usd_per_ph_day(t["btc_price_usd"], st.difficulty, reward_next)
+        t["expected_hashprice_usd_per_ph_day"] = hashprice
         revenue_per_th = hashprice / 1000.0 * (1.0 - self.pool_fee)
         d = dispatch(self.fleet, revenue_per_th)
-        installed_hs = self.fleet.installed_th_s * 1e12
-        path_hs = t["network_hashrate_ehs"] * 1e18
-        rest = np.maximum(path_hs - installed_hs, 0.0) if self.includes_fleet else path_hs
         t["fleet_hs"] = d.running_th_s * 1e12
-        t["network_hs"] = rest + t["fleet_hs"]
+        t["network_hs"] = t["rest_hashrate_hs"] + t["fleet_hs"]
         t["dispatch"] = d
 
     def _step_network(self, day: int) -> None:
@@ -250,7 +335,7 @@ class ChunkEngine:
             events=self.events,
         )
 
-    def _step_accounting(self, day: int) -> None:
+    def _step_production(self, day: int) -> None:
         t = self.today
         blocks = t["day_blocks"]
         price = t["btc_price_usd"]
@@ -259,31 +344,39 @@ class ChunkEngine:
         else:
             gross = t["fleet_hs"] * blocks.reward_per_hash_btc
         production = gross * (1.0 - self.pool_fee)
-        revenue = production * price
         disp = t["dispatch"]
-        self.cash_usd += revenue - disp.power_cost_usd - self.opex_usd_per_day
-        t["production_btc"] = production
-        t["revenue_usd"] = revenue
+        self.book("revenue_usd", production * price)
+        self.book("power_cost_usd", disp.power_cost_usd, outflow=True)
+        self.book("opex_usd", np.full(self.n_paths, self.opex_usd_per_day), outflow=True)
+        st = self.network
+        v = self.values
+        v["height"] = st.height.astype(np.float64)
+        v["blocks"] = blocks.blocks.astype(np.float64)
+        v["difficulty"] = st.difficulty.copy()
+        v["network_hashrate_ehs"] = t["network_hs"] / 1e18
+        v["btc_price_usd"] = price
+        v["subsidy_btc"] = blocks.subsidy_sat / 1e8
+        v["fees_btc"] = blocks.blocks * t["fees_btc_per_block"]
+        v["hashprice_usd_per_ph_day"] = blocks.reward_per_hash_btc * 1e15 * price
+        v["fleet_hashrate_ehs"] = t["fleet_hs"] / 1e18
+        v["production_btc"] = production
+        v["energy_mwh"] = disp.energy_mwh
+
+    def _step_settle(self, day: int) -> None:
+        for name, usd in self._inflows.items():
+            self.cash_usd += usd
+            self.values[name] = usd
+        for name, usd in self._outflows.items():
+            self.cash_usd -= usd
+            self.values[name] = usd
+        self.values["cash_usd"] = self.cash_usd.copy()
 
     def _step_record(self, day: int) -> None:
-        t = self.today
-        st = self.network
-        b = t["day_blocks"]
-        disp = t["dispatch"]
-        values = {
-            "height": st.height.astype(np.float64),
-            "blocks": b.blocks.astype(np.float64),
-            "difficulty": st.difficulty.copy(),
-            "network_hashrate_ehs": t["network_hs"] / 1e18,
-            "btc_price_usd": t["btc_price_usd"],
-            "subsidy_btc": b.subsidy_sat / 1e8,
-            "fees_btc": b.blocks * t["fees_btc_per_block"],
-            "hashprice_usd_per_ph_day": b.reward_per_hash_btc * 1e15 * t["btc_price_usd"],
-            "fleet_hashrate_ehs": t["fleet_hs"] / 1e18,
-            "production_btc": t["production_btc"],
-            "revenue_usd": t["revenue_usd"],
-            "power_cost_usd": disp.power_cost_usd,
-            "energy_mwh": disp.energy_mwh,
-            "cash_usd": self.cash_usd.copy(),
-        }
-        self.sink(day, self.path_offset, values)
+        v = self.values
+        zero = None
+        for name in self.variables:
+            if name not in v:  # a flow not booked today is zero
+                if zero is None:
+                    zero = np.zeros(self.n_paths)
+                v[name] = zero
+        self.sink(day, self.path_offset, v)

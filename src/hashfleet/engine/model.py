@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hashfleet import consensus
 from hashfleet.errors import InputError
@@ -48,6 +49,8 @@ class CompiledScenario:
     processes : tuple of (purpose, ExogenousProcess)
         Drawn in this order each window; purposes key the random streams.
     fleet : FleetArrays
+    components : tuple of Component
+        Capabilities attached to every chunk engine (see :mod:`hashfleet.engine.core`).
     """
 
     scenario: Scenario
@@ -56,6 +59,7 @@ class CompiledScenario:
     chain: ChainStart
     processes: tuple[tuple[str, ExogenousProcess], ...]
     fleet: FleetArrays
+    components: tuple[Any, ...] = ()
 
     @property
     def deterministic_blocks(self) -> bool:
@@ -123,4 +127,8 @@ def compile_scenario(scenario: Scenario, scenario_dir: Path | None = None) -> Co
             "network.start.epoch_start_time: expected a time before the run's start "
             f"{run.start.isoformat()}, got {got}"
         )
-    return CompiledScenario(scenario, start_unix, run.horizon_days, chain, processes, fleet)
+    # Capabilities: each builder returns the components its scenario section asks for.
+    components: list[Any] = []
+    return CompiledScenario(
+        scenario, start_unix, run.horizon_days, chain, processes, fleet, tuple(components)
+    )

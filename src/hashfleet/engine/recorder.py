@@ -16,18 +16,7 @@ from numpy.typing import NDArray
 
 from hashfleet.processes import WINDOW_DAYS
 
-__all__ = ["SUMMED", "Recorder"]
-
-#: Variables whose per-path total over the run is kept.
-SUMMED: tuple[str, ...] = (
-    "blocks",
-    "subsidy_btc",
-    "fees_btc",
-    "production_btc",
-    "revenue_usd",
-    "power_cost_usd",
-    "energy_mwh",
-)
+__all__ = ["Recorder"]
 
 
 class Recorder:
@@ -45,6 +34,8 @@ class Recorder:
     quantiles : sequence of float
     store_paths : bool
         Keep every path's daily values.
+    totalled : sequence of str
+        Variables whose per-path total over the run is kept.
     """
 
     def __init__(
@@ -55,6 +46,7 @@ class Recorder:
         n_days: int,
         quantiles: Sequence[float],
         store_paths: bool,
+        totalled: Sequence[str] = (),
     ) -> None:
         self.variables = tuple(variables)
         self.index = {v: i for i, v in enumerate(self.variables)}
@@ -71,8 +63,8 @@ class Recorder:
         self.paths: NDArray[np.float64] | None = (
             np.zeros((nv, n_paths, n_days)) if store_paths else None
         )
-        #: Per-path totals over the run of the :data:`SUMMED` variables, ``(n_paths,)`` each.
-        self.totals = {v: np.zeros(n_sim_paths) for v in SUMMED if v in self.index}
+        #: Per-path totals over the run of the ``totalled`` variables, ``(n_sim_paths,)`` each.
+        self.totals = {v: np.zeros(n_sim_paths) for v in totalled if v in self.index}
         #: Per-path values on the last recorded day.
         self.last: dict[str, NDArray[np.float64]] = {}
 

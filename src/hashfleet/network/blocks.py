@@ -169,14 +169,15 @@ def produce_day(
     hashrate_hs: NDArray[np.float64],
     fees_btc_per_block: NDArray[np.float64],
     day_start_unix: float,
-    day_index: int,
+    day_index: float,
     *,
+    duration_s: float = SECONDS_PER_DAY,
     block_rng: BlockRNG | None,
     own_share: NDArray[np.float64] | None = None,
     luck_rng: BlockRNG | None = None,
     events: EventLog | None = None,
 ) -> DayBlocks:
-    """Mine one day on every path, updating ``state`` in place.
+    """Mine one day (or ``duration_s``) on every path, updating ``state`` in place.
 
     Parameters
     ----------
@@ -187,9 +188,12 @@ def produce_day(
     fees_btc_per_block : ndarray, shape (n_paths,)
         Fees per block in BTC during the day.
     day_start_unix : float
-        Unix time (s) of the day's 00:00 UTC.
-    day_index : int
-        Days since the scenario start (for the event log).
+        Unix time (s) of the interval's start (normally the day's 00:00 UTC).
+    day_index : float
+        Days since the scenario start at the interval's start (for the event log).
+    duration_s : float
+        Length of the interval (s); a day by default.  Shorter intervals let a caller
+        change the hashrate inside a day (piecewise constant), exactly.
     block_rng : BlockRNG or None
         Generators for block arrivals; ``None`` selects deterministic (fluid) production.
     own_share : ndarray, shape (n_paths,), optional
@@ -218,7 +222,7 @@ def produce_day(
         h = state.height[active]
         d = state.difficulty[active]
         lam = hashrate_hs[active] / (d * TWO_32)
-        remaining = SECONDS_PER_DAY - elapsed[active]
+        remaining = duration_s - elapsed[active]
         k = _blocks_to_next_interesting(h)
         if block_rng is None:
             progress = state.phase[active] + lam * remaining
@@ -274,7 +278,7 @@ def _on_interesting_blocks(
     idx: NDArray[np.intp],
     t_in_day: NDArray[np.float64],
     day_start_unix: float,
-    day_index: int,
+    day_index: float,
     retargets: NDArray[np.int64],
     events: EventLog | None,
 ) -> None:

@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from hashfleet import __version__
-from hashfleet.engine.core import DAILY_VARIABLES, ChunkEngine
+from hashfleet.engine.core import ChunkEngine
 from hashfleet.engine.model import compile_scenario
 from hashfleet.engine.recorder import Recorder
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS
@@ -98,21 +98,29 @@ def simulate(
 
     t0 = time.perf_counter()
     model = compile_scenario(scenario)
-    variables = tuple(DAILY_VARIABLES)
-    recorder = Recorder(
-        variables, n_paths, n_blocks * B, model.n_days, outputs.quantiles, run.outputs.store_paths
-    )
+    sink = _Sink()
     engines = [
         ChunkEngine(
             model,
             root_seed,
             first,
             min(chunk_blocks, n_blocks - first),
-            recorder.record,
+            sink,
             record_events=outputs.event_log,
         )
         for first in range(0, n_blocks, chunk_blocks)
     ]
+    variables = engines[0].variables
+    recorder = Recorder(
+        tuple(variables),
+        n_paths,
+        n_blocks * B,
+        model.n_days,
+        outputs.quantiles,
+        run.outputs.store_paths,
+        totalled=engines[0].totalled,
+    )
+    sink.recorder = recorder
     for day in range(model.n_days):
         for engine in engines:
             engine.run_until(day + 1)
@@ -136,7 +144,18 @@ def simulate(
         "wall_time_s": round(wall, 3),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    return _assemble(scenario, model.n_days, recorder, engines, meta, dump_resolved(scenario))
+    return _assemble(
+        scenario, model.n_days, recorder, engines, variables, meta, dump_resolved(scenario)
+    )
+
+
+class _Sink:
+    """Forwards chunk values to the recorder (created once the variables are known)."""
+
+    recorder: Recorder
+
+    def __call__(self, day: int, offset: int, values: dict[str, np.ndarray]) -> None:
+        self.recorder.record(day, offset, values)
 
 
 def _dump(updates: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +167,7 @@ def _assemble(
     n_days: int,
     rec: Recorder,
     engines: list[ChunkEngine],
+    variables: Mapping[str, tuple[str, str]],
     meta: dict[str, Any],
     resolved_yaml: str,
 ) -> Results:
@@ -160,7 +180,7 @@ def _assemble(
     }
     data: dict[str, Any] = {}
     for i, v in enumerate(rec.variables):
-        unit, desc = DAILY_VARIABLES[v]
+        unit, desc = variables[v]
         attrs = {"units": unit, "description": desc}
         data[f"{v}_mean"] = ("day", rec.mean[i], attrs | {"statistic": "mean across paths"})
         data[v] = (("quantile", "day"), rec.quantile[i], attrs | {"statistic": "quantiles"})
