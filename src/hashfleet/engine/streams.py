@@ -32,6 +32,16 @@ PURPOSES: dict[str, int] = {
     "network_hashrate": 2,
     "blocks": 3,
     "luck": 4,
+    # reserved for capabilities (use these names; append new ones at the end)
+    "failures": 5,
+    "power": 6,
+    "asic_prices": 7,
+    "network_supply": 8,
+    "orders": 9,
+    "policies": 10,
+    "frontier": 11,
+    "hpc": 12,
+    "finance": 13,
 }
 
 

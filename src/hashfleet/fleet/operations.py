@@ -21,6 +21,7 @@ Arrays: static cohort properties are ``(n_cohorts,)``; per-path state is
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +29,7 @@ from numpy.typing import NDArray
 
 from hashfleet.errors import InputError
 from hashfleet.fleet.catalogue import Catalogue
-from hashfleet.scenario.schema import FleetSpec
+from hashfleet.scenario.schema import CohortSpec, FleetSpec
 
 __all__ = ["Dispatch", "FleetArrays", "FleetState", "available_mw", "compile_fleet", "dispatch"]
 
@@ -91,7 +92,12 @@ class FleetArrays:
         return self.efficiency_j_per_th * HOURS_PER_DAY / 1e6 * site_factor[self.site]
 
 
-def compile_fleet(spec: FleetSpec, catalogue: Catalogue, start: dt.date) -> FleetArrays:
+def compile_fleet(
+    spec: FleetSpec,
+    catalogue: Catalogue,
+    start: dt.date,
+    extra_cohorts: Sequence[CohortSpec] = (),
+) -> FleetArrays:
     """Turn the fleet section into arrays.
 
     Parameters
@@ -100,13 +106,19 @@ def compile_fleet(spec: FleetSpec, catalogue: Catalogue, start: dt.date) -> Flee
         The scenario's fleet (cohorts must name sites and catalogue models: checked by the
         scenario loader).
     catalogue : Catalogue
-        ASIC models, including the scenario's own ``fleet.models``.
+        ASIC models, including the scenario's own ``fleet.models`` (and any models a
+        capability adds, e.g. future generations).
     start : datetime.date
         Day 0, to turn install dates into day indices.
+    extra_cohorts : sequence of CohortSpec
+        Cohort *slots* beyond the scenario's (e.g. purchases a policy may make during the
+        run).  They are numbered after the scenario's cohorts in
+        :attr:`FleetArrays.scenario_index` and start with no units unless their
+        ``install_date`` says otherwise.
     """
     site_index = {s.name: i for i, s in enumerate(spec.sites)}
     labels, th, w, units, day, site = [], [], [], [], [], []
-    for i, c in enumerate(spec.cohorts):
+    for i, c in enumerate([*spec.cohorts, *extra_cohorts]):
         if c.site not in site_index:
             raise InputError(f"fleet.cohorts[{i}].site: unknown site {c.site!r}")
         model = catalogue.get(c.model)
@@ -201,6 +213,24 @@ class FleetState:
         """Set the installed units of one cohort on every path (a delivery)."""
         self.installed_units[:, cohort] = units
         self.refresh()
+
+    def add_units(self, cohort: int, units: NDArray[np.float64]) -> None:
+        """Add ``units`` (shape ``(n_paths,)``, ≥ 0) to one cohort, path by path."""
+        self.installed_units[:, cohort] += units
+        self.refresh()
+
+    def remove_units(self, cohort: int, units: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Remove up to ``units`` (shape ``(n_paths,)``) from one cohort; return how many were
+        removed on each path (never more than installed)."""
+        removed = np.minimum(units, self.installed_units[:, cohort])
+        self.installed_units[:, cohort] -= removed
+        self.refresh()
+        return removed
+
+    def position(self, scenario_index: int) -> int:
+        """Column of the cohort that was ``scenario_index`` in scenario order (cohorts are
+        stored in merit order)."""
+        return int(np.flatnonzero(self.fleet.scenario_index == scenario_index)[0])
 
 
 @dataclass
