@@ -194,8 +194,9 @@ class _HashrateBase(Spec):
         None,
         unit="EH/s",
         gt=0,
-        description="Network hashrate at t=0. Default: the rate that makes 10-minute blocks "
-        "at the starting difficulty, D·2^32/600.",
+        description="Mean (noise-free) network hashrate at t=0; the lognormal noise is "
+        "mean-one, so E[H_d] follows the trend. Default: the rate that makes 10-minute "
+        "blocks at the starting difficulty, D·2^32/600.",
     )
     noise_sigma: float = _f(
         0.0,
@@ -350,8 +351,10 @@ class MertonPriceSpec(GbmPriceSpec):
     jump_rate_per_year: float = _f(
         2.0, unit="1/year", ge=0, description="Expected number of jumps per year."
     )
-    jump_mean_log: float = _f(-0.1, description="Mean of a jump's log size.")
-    jump_sigma_log: float = _f(0.15, ge=0, description="Standard deviation of a jump's log size.")
+    jump_mean_log: float = _f(-0.1, ge=-5, le=5, description="Mean of a jump's log size.")
+    jump_sigma_log: float = _f(
+        0.15, ge=0, le=5, description="Standard deviation of a jump's log size."
+    )
 
 
 class BootstrapPriceSpec(_PriceStart):
