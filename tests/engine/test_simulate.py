@@ -165,3 +165,24 @@ def test_solo_mining_is_a_binomial_thinning_of_network_blocks() -> None:
     b = fpps.per_path["total_production_btc"].values
     assert abs(a.mean() - b.mean()) < 4 * a.std(ddof=1) / np.sqrt(a.size)
     assert a.std() > 3 * b.std()  # luck adds variance
+
+
+def test_interrupted_save_leaves_no_half_written_file(base_run, tmp_path, monkeypatch) -> None:
+    """A crash (or Ctrl-C) while a file is being written leaves neither a partial target nor
+    a temporary file; files already complete stay intact."""
+    import xarray as xr
+
+    out = tmp_path / "out"
+    base_run.save(out)
+    before = (out / "daily.nc").read_bytes()
+
+    def explode(self, path, *args, **kwargs):
+        with open(path, "wb") as f:
+            f.write(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", explode)
+    with pytest.raises(KeyboardInterrupt):
+        base_run.save(out)
+    assert (out / "daily.nc").read_bytes() == before
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
