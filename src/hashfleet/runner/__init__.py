@@ -4,6 +4,11 @@
 paths and the seed.  Paths are simulated in chunks of whole stream blocks; chunks advance day
 by day in lockstep so that each day's statistics are taken over all paths at once (exactly
 the same numbers whatever the chunk size).
+
+With another ``backend`` (local ``processes``, ``dask``), a run directory, ``block_paths`` or
+``resume``, the paths are instead split into independent block tasks, each simulated to the
+horizon and written to a chunked store (see :mod:`hashfleet.runner.jobs`); the results are
+identical, array for array.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +32,9 @@ from hashfleet.engine.streams import STREAM_BLOCK_PATHS
 from hashfleet.errors import InputError
 from hashfleet.results import Results
 from hashfleet.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from hashfleet.runner.blocks import BlockOutcome
 
 __all__ = ["simulate"]
 
@@ -42,6 +50,14 @@ def simulate(
     store_paths: bool | None = None,
     chunk_paths: int | None = None,
     progress: Progress | None = None,
+    backend: str = "in-process",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    block_paths: int | None = None,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    keep_going: bool = False,
+    on_block: Callable[[BlockOutcome], None] | None = None,
 ) -> Results:
     """Simulate a scenario.
 
@@ -61,7 +77,33 @@ def simulate(
         Paths per chunk, a multiple of the stream block size (250). Default: one chunk.
         Results do not depend on it.
     progress : callable ``(days_done, n_days) -> None``, optional
-        Called after each simulated day.
+        Called after each simulated day (in-process lockstep run only).
+    backend : {"in-process", "processes", "dask"}
+        Where the paths are simulated.  ``in-process`` without ``run_dir``,
+        ``block_paths`` or ``resume`` runs all chunks in lockstep in this process (no
+        files); every other combination runs independent block tasks that write to
+        ``run_dir``.  Results are identical either way.
+    workers : int, optional
+        Worker processes (``processes``: default the CPU count; ``dask``: the size of the
+        LocalCluster started for the run, default 2).
+    scheduler : str, optional
+        ``tcp://HOST:PORT`` of a running Dask scheduler (``dask`` backend); ``run_dir``
+        must then be on a file system every worker sees.
+    block_paths : int, optional
+        Paths per block task, a multiple of 250 (default 1,000).  Results do not depend
+        on it.
+    run_dir : str or pathlib.Path, optional
+        Directory for the block store (``store.zarr``, readable with
+        ``xarray.open_zarr``) and finished-block files (default: a temporary directory,
+        deleted after the run).
+    resume : bool
+        Keep the finished blocks in ``run_dir`` from an interrupted run of the same
+        scenario, seed, paths and block size, and compute only the others.
+    keep_going : bool
+        If a block fails, still finish the others (then raise
+        :class:`~hashfleet.runner.jobs.BlocksFailedError` listing the failures).
+    on_block : callable ``(BlockOutcome) -> None``, optional
+        Called after each block task finishes (block runs only).
 
     Returns
     -------
@@ -86,6 +128,23 @@ def simulate(
         run = run.model_validate(run.model_dump() | _dump(updates))
         scenario = scenario.model_copy(update={"run": run})
     n_paths, root_seed = run.paths, run.seed
+
+    if backend != "in-process" or run_dir is not None or block_paths is not None or resume:
+        if chunk_paths is not None:
+            raise InputError("chunk_paths: applies to in-process lockstep runs; use block_paths")
+        return _simulate_blocks(
+            scenario,
+            backend=backend,
+            workers=workers,
+            scheduler=scheduler,
+            block_paths=block_paths,
+            run_dir=run_dir,
+            resume=resume,
+            keep_going=keep_going,
+            on_block=on_block,
+        )
+    if workers is not None or scheduler is not None:
+        raise InputError("workers, scheduler: apply to the processes and dask backends only")
 
     B = STREAM_BLOCK_PATHS
     n_blocks = math.ceil(n_paths / B)
@@ -144,9 +203,71 @@ def simulate(
         "wall_time_s": round(wall, 3),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+    retargets = _events(engines, "retargets", n_paths)
+    halvings = _events(engines, "halvings", n_paths)
     return _assemble(
-        scenario, model.n_days, recorder, engines, variables, meta, dump_resolved(scenario)
+        scenario,
+        model.n_days,
+        recorder,
+        retargets,
+        halvings,
+        variables,
+        meta,
+        dump_resolved(scenario),
     )
+
+
+def _simulate_blocks(
+    scenario: Scenario,
+    *,
+    backend: str,
+    workers: int | None,
+    scheduler: str | None,
+    block_paths: int | None,
+    run_dir: str | Path | None,
+    resume: bool,
+    keep_going: bool,
+    on_block: Callable[[BlockOutcome], None] | None,
+) -> Results:
+    """Run a scenario as block tasks on a backend (see :mod:`hashfleet.runner.jobs`)."""
+    import tempfile
+
+    from hashfleet.runner.backends import make_backend
+    from hashfleet.runner.jobs import BlocksFailedError, assemble, plan_job, run_jobs
+    from hashfleet.scenario import scenario_hash
+
+    be = make_backend(backend, workers=workers, scheduler=scheduler)
+    if resume and run_dir is None:
+        raise InputError("resume: give the run directory (run_dir) of the interrupted run")
+    with tempfile.TemporaryDirectory(prefix="hashfleet-") as tmp:
+        folder = Path(run_dir) if run_dir is not None else Path(tmp)
+        t0 = time.perf_counter()
+        job = plan_job(scenario.name, scenario, folder, block_paths=block_paths, resume=resume)
+        n_todo = len(job.todo)
+        failures = run_jobs([job], be, keep_going=keep_going, on_block=on_block)
+        if failures:
+            raise BlocksFailedError(failures, total=n_todo)
+        meta = {
+            "hashfleet_version": __version__,
+            "scenario_name": scenario.name,
+            "scenario_hash": scenario_hash(scenario),
+            "seed": scenario.run.seed,
+            "paths": scenario.run.paths,
+            "horizon_days": job.n_days,
+            "start": scenario.run.start.isoformat(),
+            "backend": be.name,
+            "workers": be.workers,
+            "block_paths": job.block_paths,
+            "blocks": len(job.blocks),
+            "blocks_computed": n_todo,
+            "stream_block_paths": STREAM_BLOCK_PATHS,
+            "chain_start_source": job.chain_source,
+        }
+        res = assemble(job, meta)
+        res.metadata["wall_time_s"] = round(time.perf_counter() - t0, 3)
+        res.metadata["created_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        res.summary["metadata"] = res.metadata
+        return res
 
 
 class _Sink:
@@ -165,8 +286,9 @@ def _dump(updates: dict[str, Any]) -> dict[str, Any]:
 def _assemble(
     scenario: Scenario,
     n_days: int,
-    rec: Recorder,
-    engines: list[ChunkEngine],
+    rec: Any,
+    retargets: pd.DataFrame,
+    halvings: pd.DataFrame,
     variables: Mapping[str, tuple[str, str]],
     meta: dict[str, Any],
     resolved_yaml: str,
@@ -188,8 +310,6 @@ def _assemble(
     daily["hashprice_usd_per_th_day_mean"] = daily["hashprice_usd_per_ph_day_mean"] / 1000.0
     daily["hashprice_usd_per_th_day"] = daily["hashprice_usd_per_ph_day"] / 1000.0
 
-    retargets = _events(engines, "retargets", n)
-    halvings = _events(engines, "halvings", n)
     per: dict[str, Any] = {f"total_{k}": ("path", v[:n]) for k, v in rec.totals.items()}
     per |= {f"final_{k}": ("path", v) for k, v in rec.last.items()}
     per["retargets"] = ("path", np.bincount(retargets["path"], minlength=n)[:n])
@@ -219,6 +339,11 @@ def _events(engines: list[ChunkEngine], kind: str, n_paths: int) -> pd.DataFrame
     of retargets).
     """
     cols = [e.events.columns(kind, release=True) for e in engines if e.events is not None]
+    return _merge_events(cols, n_paths)
+
+
+def _merge_events(cols: list[dict[str, np.ndarray]], n_paths: int) -> pd.DataFrame:
+    """Event columns of consecutive chunks, merged, sorted by path and time (stable)."""
     cols = [c for c in cols if c]
     if not cols:
         return pd.DataFrame({"path": np.zeros(0, dtype=np.int32), "time_days": np.zeros(0)})

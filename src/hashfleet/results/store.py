@@ -1,0 +1,178 @@
+"""A chunked on-disk store of every path's daily values (Zarr), written block by block.
+
+A distributed run cannot reduce each day's values across all paths in memory, as the
+in-process :class:`~hashfleet.engine.recorder.Recorder` does: each task simulates its own
+block of paths to the horizon.  Each task therefore writes its daily values window by window
+(:data:`~hashfleet.processes.WINDOW_DAYS` days at a time) into one Zarr array per variable,
+shape ``(n_sim_paths, n_days)`` (``path`` first), chunked ``(block_paths, WINDOW_DAYS)`` so
+that every chunk belongs to exactly one task and no two tasks ever write the same file.
+
+The daily mean and quantiles across paths are then computed from the store one day-chunk at
+a time with the same NumPy calls, over the same memory layout, as the recorder — so they are
+identical, bit for bit, to an in-process run — and never load all paths × days at once.
+
+The store is a plain Zarr v3 group with ``dimension_names``, readable lazily with
+``xarray.open_zarr(path)`` (dask arrays).  Zarr is an optional dependency
+(``pip install 'hashfleet[dask]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hashfleet.errors import InputError
+from hashfleet.processes import WINDOW_DAYS
+
+__all__ = ["PathStore", "require"]
+
+_HINT = "install the optional dependencies with: pip install 'hashfleet[dask]'"
+
+
+def require(module: str) -> Any:
+    """Import an optional dependency or raise :class:`InputError` with the install hint.
+
+    Parameters
+    ----------
+    module : str
+        ``"zarr"``, ``"dask"``, ``"distributed"`` or ``"pyarrow"``.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise InputError(f"{module} is not installed; {_HINT}") from None
+
+
+class PathStore:
+    """Every path's daily values of one run, one Zarr array per variable.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The ``.zarr`` directory.
+    group : zarr.Group
+        The opened group (use :meth:`create` or :meth:`open`).
+    """
+
+    def __init__(self, path: Path, group: Any) -> None:
+        self.path = path
+        self._group = group
+        self.variables: tuple[str, ...] = tuple(group.attrs["variables"])
+        self.n_sim_paths = int(group.attrs["n_sim_paths"])
+        self.n_days = int(group.attrs["n_days"])
+        self._arrays: dict[str, Any] = {}
+
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        variables: Sequence[str],
+        n_sim_paths: int,
+        n_days: int,
+        chunk_paths: int,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> PathStore:
+        """Create (or replace) the store.
+
+        Parameters
+        ----------
+        path : pathlib.Path
+            The ``.zarr`` directory to create.
+        variables : sequence of str
+            Daily variable names, one ``(n_sim_paths, n_days)`` float64 array each.
+        n_sim_paths : int
+            Paths simulated (whole stream blocks).
+        n_days : int
+        chunk_paths : int
+            Paths per chunk: the paths of one task, so tasks never share a chunk.
+        attrs : mapping, optional
+            Extra JSON-serialisable attributes (seed, scenario hash, ...).
+        """
+        zarr = require("zarr")
+        group = zarr.open_group(str(path), mode="w")
+        for v in variables:
+            group.create_array(
+                v,
+                shape=(n_sim_paths, n_days),
+                chunks=(chunk_paths, min(WINDOW_DAYS, n_days)),
+                dtype="f8",
+                dimension_names=("path", "day"),
+                fill_value=np.nan,
+            )
+        group.attrs.update(
+            dict(attrs or {})
+            | {"variables": list(variables), "n_sim_paths": n_sim_paths, "n_days": n_days}
+        )
+        return cls(path, group)
+
+    @classmethod
+    def open(cls, path: Path, *, writable: bool = False) -> PathStore:
+        """Open an existing store."""
+        zarr = require("zarr")
+        return cls(path, zarr.open_group(str(path), mode="r+" if writable else "r"))
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The store's attributes."""
+        return dict(self._group.attrs)
+
+    def _array(self, name: str) -> Any:
+        if name not in self._arrays:
+            self._arrays[name] = self._group[name]
+        return self._arrays[name]
+
+    def write(
+        self, name: str, first_path: int, first_day: int, values: NDArray[np.float64]
+    ) -> None:
+        """Write ``values`` ``(n_block_paths, k_days)`` at ``[first_path, first_day]``."""
+        n, k = values.shape
+        self._array(name)[first_path : first_path + n, first_day : first_day + k] = values
+
+    def read(self, name: str, n_paths: int, first_day: int, last_day: int) -> NDArray[np.float64]:
+        """Paths ``0 .. n_paths-1`` of days ``first_day .. last_day-1``, ``(n_paths, k)``."""
+        return np.asarray(self._array(name)[:n_paths, first_day:last_day], dtype=np.float64)
+
+    def daily_statistics(
+        self, n_paths: int, quantiles: Sequence[float]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Daily mean and quantiles across paths ``0 .. n_paths-1``, one day-chunk at a time.
+
+        The values of a day-chunk are laid out ``(day, path)``, contiguous along paths, and
+        reduced with ``mean(axis=-1)`` and ``numpy.quantile(..., axis=-1)`` exactly as the
+        in-process recorder does, so the results are identical to an in-process run.
+
+        Parameters
+        ----------
+        n_paths : int
+            Paths kept.
+        quantiles : sequence of float
+
+        Returns
+        -------
+        mean : ndarray, shape ``(n_vars, n_days)``
+        quantile : ndarray, shape ``(n_vars, n_quantiles, n_days)``
+        """
+        q = np.asarray(quantiles, dtype=float)
+        nv = len(self.variables)
+        mean = np.zeros((nv, self.n_days))
+        quant = np.zeros((nv, len(q), self.n_days))
+        for first in range(0, self.n_days, WINDOW_DAYS):
+            last = min(first + WINDOW_DAYS, self.n_days)
+            for i, v in enumerate(self.variables):
+                block = np.ascontiguousarray(self.read(v, n_paths, first, last).T)  # (k, n)
+                mean[i, first:last] = block.mean(axis=1)
+                quant[i, :, first:last] = np.quantile(block, q, axis=1)
+        return mean, quant
+
+    def paths_array(self, n_paths: int) -> NDArray[np.float64]:
+        """Every kept path's daily values, ``(n_vars, n_paths, n_days)`` (loads them all)."""
+        out = np.empty((len(self.variables), n_paths, self.n_days))
+        for i, v in enumerate(self.variables):
+            out[i] = self.read(v, n_paths, 0, self.n_days)
+        return out
