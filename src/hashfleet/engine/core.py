@@ -18,9 +18,13 @@ stage  name        what it does
 10     market      draws the exogenous processes window by window; today's values
 15     supply      the rest of the network's hashrate (``today["rest_hashrate_hs"]``);
                    built in: from the exogenous path; components may replace it
-20     dispatch    which cohorts run (profitability and site limits); network H
+18     machines    (component, if cohorts have failures/degradation/DOA): repairs back,
+                   new failures, spares, degradation (``fleet.machines``)
+20     dispatch    which cohorts run, hour by hour where power prices vary (profitability,
+                   contracts, grid programmes, site limits); network H
 30     network     exact block production, retargets and halvings
-40     production  production, revenue (booked), power cost (booked), fixed opex
+40     production  production, revenue, power cost, programme credits and charges
+                   (booked), fixed opex; uptime, curtailed hours, fleet J/TH
 50-70  (free)      components: policies, orders, HPC, debt ...
 80     settle      cash += inflows − outflows booked today
 90     record      hands the day's declared variables to the recorder
@@ -41,7 +45,7 @@ from numpy.typing import NDArray
 
 from hashfleet.engine.model import CompiledScenario
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS, BlockRNG
-from hashfleet.fleet.operations import FleetState, dispatch
+from hashfleet.fleet.operations import Dispatch, FleetState, dispatch
 from hashfleet.network.blocks import (
     SECONDS_PER_DAY,
     EventLog,
@@ -76,6 +80,24 @@ DAILY_VARIABLES: dict[str, tuple[str, str]] = {
     "opex_usd": ("USD", "Fixed operating costs (staff, SG&A, ...)"),
     "energy_mwh": ("MWh", "Energy drawn, PUE included"),
     "cash_usd": ("USD", "Cash at the end of the day"),
+    "uptime": (
+        "1",
+        "Share of installed hashrate-hours running (failures, curtailment and site limits "
+        "lower it)",
+    ),
+    "curtailed_hours": (
+        "h",
+        "Hours the working fleet available under the site limits did not run (MW-weighted)",
+    ),
+    "fleet_j_per_th": ("J/TH", "Efficiency of the running fleet (machine power, no PUE)"),
+}
+
+#: Grid-programme flows booked when a site takes part: name -> description.
+PROGRAMME_FLOWS: dict[str, str] = {
+    "sell_back_usd": "inflow: contracted power resold above the strike",
+    "dr_energy_usd": "inflow: demand-response energy credits",
+    "dr_capacity_usd": "inflow: demand-response capacity payments",
+    "cp_charge_usd": "outflow: coincident-peak transmission charge",
 }
 
 #: Built-in variables whose per-path total over the run is reported.
@@ -186,6 +208,7 @@ class ChunkEngine:
             elif day < model.n_days:
                 self.add_process(self._deliver(i, int(day)))
         self.fleet.refresh()
+        self._declare_power()
         for component in model.components:
             component.attach(self)
         self.env.process(self._clock())
@@ -301,6 +324,22 @@ class ChunkEngine:
             path_hs = np.maximum(path_hs - self.fleet.installed_th_s * 1e12, 0.0)
         self.today["rest_hashrate_hs"] = path_hs
 
+    def _declare_power(self) -> None:
+        """Declare the grid-programme flows and shed energy if a site takes part."""
+        power = self.model.fleet.power
+        if power is None:
+            return
+        names = []
+        if any(s.demand_response is not None for s in power.sites):
+            self.declare("dr_shed_mwh", "MWh", "Energy shed in demand-response calls", total=True)
+            names += ["dr_energy_usd", "dr_capacity_usd"]
+        if any(getattr(s.contract, "sell_back", False) for s in power.sites):
+            names.append("sell_back_usd")
+        if any(s.coincident_peak is not None for s in power.sites):
+            names.append("cp_charge_usd")
+        for name in names:
+            self.declare(name, "USD", PROGRAMME_FLOWS[name], total=True)
+
     def _step_dispatch(self, day: int) -> None:
         t = self.today
         st = self.network
@@ -308,7 +347,7 @@ class ChunkEngine:
         hashprice = hashprice_usd_per_ph_day(t["btc_price_usd"], st.difficulty, reward_next)
         t["expected_hashprice_usd_per_ph_day"] = hashprice
         revenue_per_th = hashprice / 1000.0 * (1.0 - self.pool_fee)
-        d = dispatch(self.fleet, revenue_per_th)
+        d = dispatch(self.fleet, revenue_per_th, t, day)
         t["fleet_hs"] = d.running_th_s * 1e12
         t["network_hs"] = t["rest_hashrate_hs"] + t["fleet_hs"]
         t["dispatch"] = d
@@ -347,6 +386,10 @@ class ChunkEngine:
         disp = t["dispatch"]
         self.book("revenue_usd", production * price)
         self.book("power_cost_usd", disp.power_cost_usd, outflow=True)
+        for name, usd in disp.credits_usd.items():
+            self.book(name, usd)
+        for name, usd in disp.charges_usd.items():
+            self.book(name, usd, outflow=True)
         self.book("opex_usd", np.full(self.n_paths, self.opex_usd_per_day), outflow=True)
         st = self.network
         v = self.values
@@ -361,6 +404,27 @@ class ChunkEngine:
         v["fleet_hashrate_ehs"] = t["fleet_hs"] / 1e18
         v["production_btc"] = production
         v["energy_mwh"] = disp.energy_mwh
+        self._fleet_metrics(disp)
+
+    def _fleet_metrics(self, disp: Dispatch) -> None:
+        """Uptime, curtailed hours and the running fleet's J/TH."""
+        v = self.values
+        fs = self.fleet
+        installed = fs.installed_units @ (fs.fleet.unit_hashrate_th_s * fs.hashrate_factor)
+        running = disp.running_th_s
+        zero = np.zeros(self.n_paths)
+        v["uptime"] = np.divide(running, installed, out=zero.copy(), where=installed > 0)
+        avail = disp.available_mw
+        if avail is None:
+            avail = fs.available_mw.sum(axis=1)
+        ran = disp.energy_mwh / 24.0
+        v["curtailed_hours"] = 24.0 * (
+            1.0 - np.divide(ran, avail, out=np.ones(self.n_paths), where=avail > 0)
+        )
+        it_mw = disp.it_power_mw if disp.it_power_mw is not None else ran
+        v["fleet_j_per_th"] = np.divide(it_mw * 1e6, running, out=zero, where=running > 0)
+        if disp.shed_mwh is not None and "dr_shed_mwh" in self.variables:
+            v["dr_shed_mwh"] = disp.shed_mwh
 
     def _step_settle(self, day: int) -> None:
         for name, usd in self._inflows.items():

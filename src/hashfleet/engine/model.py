@@ -15,7 +15,9 @@ from typing import Any
 from hashfleet import consensus
 from hashfleet.errors import InputError
 from hashfleet.fleet.catalogue import load_catalogue
+from hashfleet.fleet.machines import build_machines
 from hashfleet.fleet.operations import FleetArrays, compile_fleet
+from hashfleet.market.power import power_processes
 from hashfleet.market.price import build_price_process
 from hashfleet.network.fees import build_fee_process
 from hashfleet.network.hashrate import build_hashrate_process
@@ -129,6 +131,8 @@ def compile_scenario(scenario: Scenario, scenario_dir: Path | None = None) -> Co
         )
     # Capabilities: each builder returns the components its scenario section asks for.
     components: list[Any] = []
+    components += build_machines(fleet)  # failures, repairs, spares, degradation, DOA
+    processes += power_processes(fleet.power)  # spot power per site (purpose "power")
     return CompiledScenario(
         scenario, start_unix, run.horizon_days, chain, processes, fleet, tuple(components)
     )

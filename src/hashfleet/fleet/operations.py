@@ -14,22 +14,43 @@ not every day.  A day's dispatch is then one comparison and one matrix product. 
 power prices or operating modes will break the prefix property and need the general cumulative
 form; see :func:`available_mw`.)
 
+Sites whose power is not a flat price (index, time-of-use, fixed with resale, demand-response
+calls, coincident peak; see :mod:`hashfleet.market.power`) are dispatched hour by hour:
+within a site the running cohorts in any hour are still a prefix of the merit order (a more
+efficient cohort has a higher break-even price), so the same precomputed ``available_mw``
+bounds every hour's load by the capacity.  Fleets of flat-price sites keep the daily path.
+
+Failed units (``FleetState.down_units``) do not hash and do not count against the limit;
+hashrate degradation scales each cohort's TH/s per MW (``FleetState.hashrate_factor``).
+Operating modes are static per cohort and applied when compiling (hashrate and power scaled).
+
 Arrays: static cohort properties are ``(n_cohorts,)``; per-path state is
-``(n_paths, n_cohorts)``.  No loop over paths or cohorts.
+``(n_paths, n_cohorts)``.  No loop over paths; a loop over non-flat sites.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from hashfleet.errors import InputError
 from hashfleet.fleet.catalogue import Catalogue
+from hashfleet.market.power import FleetPower, build_fleet_power, flat_price_usd_per_mwh, site_day
 from hashfleet.scenario.schema import CohortSpec, FleetSpec
+
+#: Built-in operating modes: name -> (hashrate scale, power scale) relative to stock.
+#: Typical firmware points (assumption): underclocking gains ~15 % efficiency, overclocking
+#: loses ~15 %.
+BUILTIN_MODES: dict[str, tuple[float, float]] = {
+    "underclock": (0.8, 0.68),
+    "stock": (1.0, 1.0),
+    "overclock": (1.15, 1.32),
+}
 
 __all__ = ["Dispatch", "FleetArrays", "FleetState", "available_mw", "compile_fleet", "dispatch"]
 
@@ -56,6 +77,11 @@ class FleetArrays:
         Index of the cohort's site.
     site_names : tuple of str
     site_capacity_mw, site_pue, site_price_usd_per_mwh : ndarray, shape (n_sites,)
+        ``site_price_usd_per_mwh`` is NaN for sites without a flat price.
+    cohorts : tuple of CohortSpec
+        The cohorts' specs, in merit order (failures, degradation, dead-on-arrival).
+    power : FleetPower or None
+        The sites' contracts, spot models and programmes.
     """
 
     labels: tuple[str, ...]
@@ -69,6 +95,8 @@ class FleetArrays:
     site_capacity_mw: NDArray[np.float64]
     site_pue: NDArray[np.float64]
     site_price_usd_per_mwh: NDArray[np.float64]
+    cohorts: tuple[CohortSpec, ...] = ()
+    power: FleetPower | None = None
 
     @property
     def n_cohorts(self) -> int:
@@ -118,13 +146,20 @@ def compile_fleet(
     """
     site_index = {s.name: i for i, s in enumerate(spec.sites)}
     labels, th, w, units, day, site = [], [], [], [], [], []
-    for i, c in enumerate([*spec.cohorts, *extra_cohorts]):
+    all_cohorts = [*spec.cohorts, *extra_cohorts]
+    for i, c in enumerate(all_cohorts):
         if c.site not in site_index:
             raise InputError(f"fleet.cohorts[{i}].site: unknown site {c.site!r}")
         model = catalogue.get(c.model)
+        modes = dict(BUILTIN_MODES) | {m.name: (m.hashrate_scale, m.power_scale) for m in c.modes}
+        if c.mode not in modes:
+            raise InputError(
+                f"fleet.cohorts[{i}].mode: expected one of {sorted(modes)}, got {c.mode!r}"
+            )
+        th_scale, w_scale = modes[c.mode]
         labels.append(f"{c.model} @ {c.site}")
-        th.append(model.hashrate_th_s)
-        w.append(model.power_w)
+        th.append(model.hashrate_th_s * th_scale)
+        w.append(model.power_w * w_scale)
         units.append(float(c.units))
         day.append(max(0, (c.install_date - start).days) if c.install_date else 0)
         site.append(site_index[c.site])
@@ -143,8 +178,10 @@ def compile_fleet(
         site_capacity_mw=np.asarray([s.capacity_mw for s in spec.sites], dtype=float),
         site_pue=np.asarray([s.pue for s in spec.sites], dtype=float),
         site_price_usd_per_mwh=np.asarray(
-            [s.power.price_usd_per_mwh for s in spec.sites], dtype=float
+            [flat_price_usd_per_mwh(s.power) for s in spec.sites], dtype=float
         ),
+        cohorts=tuple(all_cohorts[i] for i in order),
+        power=build_fleet_power(spec.sites, start),
     )
 
 
@@ -177,27 +214,55 @@ class FleetState:
     Attributes
     ----------
     installed_units : ndarray, shape (n_paths, n_cohorts)
-        Machines installed and able to run.
+        Machines installed (working or down).
+    down_units : ndarray, shape (n_paths, n_cohorts)
+        Installed machines failed and not yet back (they neither hash nor draw power).
+    hashrate_factor : ndarray, shape (n_cohorts,)
+        Hashrate of a unit relative to its mode's new figure (degradation); set it with
+        :meth:`set_hashrate_factor`.
     available_mw : ndarray, shape (n_paths, n_cohorts)
-        :func:`available_mw` of ``installed_units``; call :meth:`refresh` after changing them.
+        :func:`available_mw` of the working units; call :meth:`refresh` after changing units.
     installed_th_s : ndarray, shape (n_paths,)
-        Installed hashrate (TH/s) at stock.
+        Installed hashrate (TH/s) at the mode's new figure, down units included.
+    arrival_hook : callable ``(cohort, units) -> units`` or None
+        Applied to units arriving through :meth:`install` and :meth:`add_units` (e.g.
+        dead-on-arrival draws); ``units`` has shape ``(n_paths,)``.
     """
 
     fleet: FleetArrays
     installed_units: NDArray[np.float64]
     available_mw: NDArray[np.float64] = field(init=False)
     installed_th_s: NDArray[np.float64] = field(init=False)
+    down_units: NDArray[np.float64] = field(init=False)
+    hashrate_factor: NDArray[np.float64] = field(init=False)
+    arrival_hook: Callable[[int, NDArray[np.float64]], NDArray[np.float64]] | None = field(
+        default=None, init=False
+    )
 
     def __post_init__(self) -> None:
         f = self.fleet
         onehot = (f.site[:, None] == np.arange(len(f.site_names))[None, :]).astype(float)
         unit_mw = np.where(f.unit_mw > 0, f.unit_mw, 1.0)
+        price = np.nan_to_num(f.site_price_usd_per_mwh[f.site], nan=0.0)
         # columns: TH/s per MW, USD per MWh, then one indicator column per site
-        self._per_mw = np.column_stack(
-            [f.unit_hashrate_th_s / unit_mw, f.site_price_usd_per_mwh[f.site], onehot]
-        )
+        self._per_mw = np.column_stack([f.unit_hashrate_th_s / unit_mw, price, onehot])
+        self._th_per_mw_new = self._per_mw[:, 0].copy()
+        self._it_share = 1.0 / f.site_pue[f.site]
+        self.down_units = np.zeros_like(self.installed_units)
+        self.hashrate_factor = np.ones(f.n_cohorts)
+        self.breakeven_usd_per_th_day = f.power_cost_usd_per_th_day
         self.refresh()
+
+    @property
+    def th_per_mw(self) -> NDArray[np.float64]:
+        """TH/s per MW at the meter of each cohort, degradation included, shape (n_cohorts,)."""
+        return self._per_mw[:, 0]
+
+    def set_hashrate_factor(self, factor: NDArray[np.float64]) -> None:
+        """Set each cohort's hashrate relative to new (degradation), shape (n_cohorts,)."""
+        self.hashrate_factor = factor
+        self._per_mw[:, 0] = self._th_per_mw_new * factor
+        self.breakeven_usd_per_th_day = self.fleet.power_cost_usd_per_th_day / factor
 
     @classmethod
     def empty(cls, fleet: FleetArrays, n_paths: int) -> FleetState:
@@ -205,17 +270,29 @@ class FleetState:
         return cls(fleet, np.zeros((n_paths, fleet.n_cohorts)))
 
     def refresh(self) -> None:
-        """Recompute what depends on ``installed_units``."""
-        self.available_mw = available_mw(self.fleet, self.installed_units)
+        """Recompute what depends on ``installed_units`` and ``down_units``."""
+        np.minimum(self.down_units, self.installed_units, out=self.down_units)
+        working = self.installed_units - self.down_units if self.down_units.any() else None
+        self.available_mw = available_mw(
+            self.fleet, self.installed_units if working is None else working
+        )
         self.installed_th_s = self.installed_units @ self.fleet.unit_hashrate_th_s
 
     def install(self, cohort: int, units: float) -> None:
-        """Set the installed units of one cohort on every path (a delivery)."""
-        self.installed_units[:, cohort] = units
+        """Set the installed units of one cohort on every path (a delivery; the
+        ``arrival_hook`` applies)."""
+        if self.arrival_hook is None:
+            self.installed_units[:, cohort] = units
+        else:
+            n_paths = self.installed_units.shape[0]
+            self.installed_units[:, cohort] = self.arrival_hook(cohort, np.full(n_paths, units))
         self.refresh()
 
     def add_units(self, cohort: int, units: NDArray[np.float64]) -> None:
-        """Add ``units`` (shape ``(n_paths,)``, ≥ 0) to one cohort, path by path."""
+        """Add ``units`` (shape ``(n_paths,)``, ≥ 0) to one cohort, path by path (a delivery;
+        the ``arrival_hook`` applies)."""
+        if self.arrival_hook is not None:
+            units = self.arrival_hook(cohort, np.asarray(units, dtype=float))
         self.installed_units[:, cohort] += units
         self.refresh()
 
@@ -240,28 +317,52 @@ class Dispatch:
     Attributes
     ----------
     running_th_s : ndarray, shape (n_paths,)
-        Hashrate running (TH/s).
+        Hashrate running, averaged over the day's hours (TH/s).
     energy_mwh : ndarray, shape (n_paths,)
         Energy drawn, incl. PUE (MWh).
     power_cost_usd : ndarray, shape (n_paths,)
     site_power_mw : ndarray, shape (n_paths, n_sites)
-        Power drawn per site (MW, incl. PUE): never above the site's capacity.
+        Highest hourly power drawn per site (MW, incl. PUE): never above the site's capacity.
+        (Hour-level sites in closed form: the highest *expected* hourly load.)
+    available_mw : ndarray, shape (n_paths,)
+        MW the working fleet could draw under the site limits.
+    it_power_mw : ndarray, shape (n_paths,)
+        Machines' own power, averaged over the day (MW, PUE excluded).
+    credits_usd, charges_usd : dict of name -> ndarray (n_paths,)
+        Grid-programme credits (sell-back, demand response) and charges (coincident peak).
+    shed_mwh : ndarray, shape (n_paths,)
+        Energy shed in demand-response calls.
     """
 
     running_th_s: NDArray[np.float64]
     energy_mwh: NDArray[np.float64]
     power_cost_usd: NDArray[np.float64]
     site_power_mw: NDArray[np.float64]
+    available_mw: NDArray[np.float64] | None = None
+    it_power_mw: NDArray[np.float64] | None = None
+    credits_usd: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    charges_usd: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    shed_mwh: NDArray[np.float64] | None = None
 
 
-def dispatch(state: FleetState, revenue_usd_per_th_day: NDArray[np.float64]) -> Dispatch:
-    """Decide which cohorts run today and what they draw.
+def dispatch(
+    state: FleetState,
+    revenue_usd_per_th_day: NDArray[np.float64],
+    today: Mapping[str, Any] | None = None,
+    day: int = 0,
+) -> Dispatch:
+    """Decide which cohorts run today (hour by hour where the power price varies).
 
     Parameters
     ----------
     state : FleetState
     revenue_usd_per_th_day : ndarray, shape (n_paths,)
         Expected payout of 1 TH/s for the day after pool fee (USD).
+    today : mapping, optional
+        The engine's values of the day (spot outputs of :mod:`hashfleet.market.power`);
+        needed only for sites with a spot model.
+    day : int
+        Day index (time-of-day programmes use its month and weekday).
 
     Returns
     -------
@@ -270,16 +371,87 @@ def dispatch(state: FleetState, revenue_usd_per_th_day: NDArray[np.float64]) -> 
     fleet = state.fleet
     n_paths = revenue_usd_per_th_day.shape[0]
     n_sites = fleet.site_capacity_mw.shape[0]
+    power = fleet.power
+    credits: dict[str, NDArray[np.float64]] = {}
+    if power is not None and power.flat_credits_usd_per_day > 0:
+        credits["dr_capacity_usd"] = np.full(n_paths, power.flat_credits_usd_per_day)
     if fleet.n_cohorts == 0:
         zero = np.zeros(n_paths)
-        return Dispatch(zero, zero.copy(), zero.copy(), np.zeros((n_paths, n_sites)))
-    profitable = revenue_usd_per_th_day[:, None] >= fleet.power_cost_usd_per_th_day[None, :]
-    run_mw = state.available_mw * profitable
-    per_mw = run_mw @ state._per_mw  # (n_paths, 2 + n_sites)
-    site_mw = per_mw[:, 2:]
+        return Dispatch(
+            zero, zero.copy(), zero.copy(), np.zeros((n_paths, n_sites)), zero, zero, credits
+        )
+    profitable = revenue_usd_per_th_day[:, None] >= state.breakeven_usd_per_th_day[None, :]
+    if power is None or power.all_simple:
+        run_mw = state.available_mw * profitable
+        per_mw = run_mw @ state._per_mw  # (n_paths, 2 + n_sites)
+        site_mw = per_mw[:, 2:]
+        return Dispatch(
+            running_th_s=per_mw[:, 0],
+            energy_mwh=site_mw.sum(axis=1) * HOURS_PER_DAY,
+            power_cost_usd=per_mw[:, 1] * HOURS_PER_DAY,
+            site_power_mw=site_mw,
+            available_mw=state.available_mw.sum(axis=1),
+            it_power_mw=run_mw @ state._it_share,
+            credits_usd=credits,
+        )
+    return _dispatch_hourly(state, revenue_usd_per_th_day, profitable, power, today or {}, day)
+
+
+def _dispatch_hourly(
+    state: FleetState,
+    revenue_usd_per_th_day: NDArray[np.float64],
+    profitable: NDArray[np.bool_],
+    power: FleetPower,
+    today: Mapping[str, Any],
+    day: int,
+) -> Dispatch:
+    """Flat-price sites as in the daily path; the others hour by hour (``site_day``)."""
+    fleet = state.fleet
+    avail = state.available_mw
+    share = profitable.astype(np.float64)
+    price = state._per_mw[:, 1]
+    cost_mw = share * (price * HOURS_PER_DAY)[None, :]
+    n_paths = avail.shape[0]
+    site_mw = np.zeros((n_paths, fleet.site_capacity_mw.shape[0]))
+    credits: dict[str, NDArray[np.float64]] = {}
+    charges: dict[str, NDArray[np.float64]] = {}
+    if power.flat_credits_usd_per_day > 0:
+        credits["dr_capacity_usd"] = np.full(n_paths, power.flat_credits_usd_per_day)
+    shed = np.zeros(n_paths)
+    b = revenue_usd_per_th_day[:, None] * state.th_per_mw[None, :] / HOURS_PER_DAY
+    month, weekday, wim = power.calendar(day)
+    bounds = np.searchsorted(fleet.site, np.arange(len(power.sites) + 1))
+    for site in power.sites:
+        cols = slice(bounds[site.index], bounds[site.index + 1])
+        if site.simple:
+            site_mw[:, site.index] = (avail[:, cols] * share[:, cols]).sum(axis=1)
+            continue
+        sd = site_day(
+            site,
+            b[:, cols],
+            avail[:, cols],
+            power.hours(site.index, today),
+            month=month,
+            weekday=weekday,
+            weekdays_in_month=wim,
+        )
+        share[:, cols] = sd.run_share
+        cost_mw[:, cols] = sd.cost_usd_per_mw
+        site_mw[:, site.index] = sd.peak_mw
+        for target, src in ((credits, sd.credits_usd), (charges, sd.charges_usd)):
+            for k, v in src.items():
+                target[k] = target[k] + v if k in target else v
+        if sd.shed_mwh is not None:
+            shed += sd.shed_mwh
+    run_mw = avail * share
     return Dispatch(
-        running_th_s=per_mw[:, 0],
-        energy_mwh=site_mw.sum(axis=1) * HOURS_PER_DAY,
-        power_cost_usd=per_mw[:, 1] * HOURS_PER_DAY,
+        running_th_s=run_mw @ state.th_per_mw,
+        energy_mwh=run_mw.sum(axis=1) * HOURS_PER_DAY,
+        power_cost_usd=(avail * cost_mw).sum(axis=1),
         site_power_mw=site_mw,
+        available_mw=avail.sum(axis=1),
+        it_power_mw=run_mw @ state._it_share,
+        credits_usd=credits,
+        charges_usd=charges,
+        shed_mwh=shed,
     )

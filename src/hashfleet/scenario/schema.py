@@ -420,6 +420,202 @@ class FixedPowerSpec(Spec):
 
     contract: Literal["fixed"] = "fixed"
     price_usd_per_mwh: float = _f(unit="USD/MWh", ge=0, description="All-in energy price.")
+    sell_back: bool = _f(
+        False,
+        description="Resale right: in hours where spot exceeds the strike, earn "
+        "(spot − strike) on the contracted MW not used (needs the site's `spot`).",
+    )
+    contract_mw: float | None = _f(
+        None, unit="MW", gt=0, description="Contracted MW for resale; default: site capacity."
+    )
+
+
+# ---------------------------------------------------- power contracts, machines (issue 4 A)
+
+
+class IndexPowerSpec(Spec):
+    """An index contract: the site pays the hourly spot price plus an adder."""
+
+    contract: Literal["index"] = "index"
+    adder_usd_per_mwh: float = _f(
+        0.0, unit="USD/MWh", description="Added to the spot price (fees, transmission, margin)."
+    )
+
+
+class TimeOfUsePowerSpec(Spec):
+    """A time-of-use tariff: one price in the peak hours, another in the rest of the day."""
+
+    contract: Literal["tou"] = "tou"
+    peak_usd_per_mwh: float = _f(unit="USD/MWh", ge=0, description="Price in the peak hours.")
+    offpeak_usd_per_mwh: float = _f(
+        unit="USD/MWh", ge=0, description="Price outside the peak hours."
+    )
+    peak_start_hour: int = _f(14, unit="h", ge=0, le=23, description="First peak hour (UTC).")
+    peak_end_hour: int = _f(
+        20, unit="h", ge=1, le=24, description="End of the peak hours (exclusive, UTC)."
+    )
+
+    @model_validator(mode="after")
+    def _hours(self) -> TimeOfUsePowerSpec:
+        if self.peak_end_hour <= self.peak_start_hour:
+            raise ValueError(
+                f"peak_end_hour: expected more than peak_start_hour={self.peak_start_hour}, "
+                f"got {self.peak_end_hour}"
+            )
+        return self
+
+
+class HostedPowerSpec(Spec):
+    """Hosting: an all-in price per kWh (power, space, operations)."""
+
+    contract: Literal["hosted"] = "hosted"
+    price_usd_per_kwh: float = _f(unit="USD/kWh", ge=0, description="All-in hosting price.")
+
+
+PowerContractSpec = Annotated[
+    FixedPowerSpec | IndexPowerSpec | TimeOfUsePowerSpec | HostedPowerSpec,
+    Field(discriminator="contract"),
+]
+
+
+class SpotPowerSpec(Spec):
+    """A site's spot power price: mean-reverting log level, seasonality, jumps, a cap, and an
+    intraday (hourly) distribution around the daily level."""
+
+    median_usd_per_mwh: float = _f(
+        unit="USD/MWh", gt=0, description="Long-run median of the daily level (before season)."
+    )
+    sigma: float = _f(
+        0.3, ge=0, le=5, description="Stationary standard deviation of the daily log level."
+    )
+    half_life_days: float = _f(
+        7.0, unit="day", gt=0, description="Half-life of the log level's reversion."
+    )
+    seasonal_amplitude: float = _f(
+        0.0, ge=0, le=3, description="Amplitude of the yearly cosine in the log level."
+    )
+    seasonal_peak_day_of_year: int = _f(
+        205, ge=1, le=366, description="Day of the year where the season peaks (205 ≈ late July)."
+    )
+    jump_rate_per_year: float = _f(
+        0.0, unit="1/year", ge=0, description="Rate of price spikes (Poisson)."
+    )
+    jump_mean_log: float = _f(
+        1.0, ge=-5, le=5, description="Mean log size of a spike (added to the log level)."
+    )
+    jump_sigma_log: float = _f(0.5, ge=0, le=5, description="Standard deviation of a spike.")
+    cap_usd_per_mwh: float = _f(
+        5000.0, unit="USD/MWh", gt=0, description="Price cap on every hour (ERCOT-like)."
+    )
+    intraday_sigma: float = _f(
+        0.3, ge=0, le=3, description="Standard deviation of the lognormal hourly multipliers."
+    )
+    diurnal_amplitude: float = _f(
+        0.2, ge=0, le=3, description="Amplitude of the daily cosine shape in log price."
+    )
+    diurnal_peak_hour: float = _f(
+        22.0, unit="h", ge=0, lt=24, description="Hour of the daily peak (UTC; 22 ≈ 17:00 CT)."
+    )
+    intraday: Literal["closed_form", "hourly"] = _f(
+        "closed_form",
+        description="closed_form: integrate hourly curtailment over the intraday distribution "
+        "(fast). hourly: draw 24 hourly prices per path and day (reference).",
+    )
+
+
+class DemandResponseSpec(Spec):
+    """Demand response: the site sheds load when called and is paid for it."""
+
+    enrolled_mw: float = _f(0.0, unit="MW", ge=0, description="MW enrolled (capacity payment).")
+    capacity_usd_per_mw_month: float = _f(
+        0.0, unit="USD/(MW·month)", ge=0, description="Payment per enrolled MW and month."
+    )
+    call_price_usd_per_mwh: float | None = _f(
+        None,
+        unit="USD/MWh",
+        gt=0,
+        description="The site is called (sheds all load) in hours whose spot price exceeds "
+        "this; needs a spot model. None: no calls.",
+    )
+    energy_usd_per_mwh: float = _f(
+        0.0, unit="USD/MWh", ge=0, description="Credit per MWh shed in a called hour."
+    )
+
+
+class CoincidentPeakSpec(Spec):
+    """Coincident-peak (4CP-like) transmission charge and its avoidance."""
+
+    charge_usd_per_kw_year: float = _f(
+        unit="USD/(kW·year)", ge=0, description="Charge on the load at the coincident peaks."
+    )
+    months: list[int] = _f([6, 7, 8, 9], description="Months holding one peak each (1-12).")
+    window_start_hour: int = _f(
+        20, unit="h", ge=0, le=23, description="First hour of the likely-peak window (UTC)."
+    )
+    window_end_hour: int = _f(
+        24, unit="h", ge=1, le=24, description="End of the window (exclusive, UTC)."
+    )
+    avoid: bool = _f(True, description="Curtail in the window on every weekday of those months.")
+    capture_share: float = _f(
+        0.9,
+        ge=0,
+        le=1,
+        description="Probability that the actual peak falls in a curtailed window.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> CoincidentPeakSpec:
+        if self.window_end_hour <= self.window_start_hour:
+            raise ValueError(
+                f"window_end_hour: expected more than window_start_hour="
+                f"{self.window_start_hour}, got {self.window_end_hour}"
+            )
+        if not self.months or any(not 1 <= m <= 12 for m in self.months):
+            raise ValueError(f"months: expected months 1..12, got {self.months}")
+        return self
+
+
+class GridProgrammesSpec(Spec):
+    """Grid programmes a site takes part in."""
+
+    demand_response: DemandResponseSpec | None = _f(None, description="Demand response.")
+    coincident_peak: CoincidentPeakSpec | None = _f(
+        None, description="Coincident-peak charge and avoidance."
+    )
+
+
+class OperatingModeSpec(Spec):
+    """An operating point of a machine, relative to stock."""
+
+    name: str = _f(min_length=1, description="Mode name, as cohorts refer to it.")
+    hashrate_scale: float = _f(gt=0, le=3, description="Hashrate relative to stock.")
+    power_scale: float = _f(gt=0, le=3, description="Power relative to stock.")
+
+
+class FailureSpec(Spec):
+    """Machine failures: a per-unit hazard, repairs and spares."""
+
+    model: Literal["constant", "weibull"] = _f(
+        "constant", description="constant hazard, or Weibull in the cohort's age."
+    )
+    rate_per_year: float = _f(
+        0.05, unit="1/year", ge=0, le=50, description="constant: failures per unit-year."
+    )
+    weibull_shape: float = _f(
+        1.5, gt=0, le=20, description="weibull: shape k (>1 wear-out, <1 infant mortality)."
+    )
+    weibull_scale_years: float = _f(
+        8.0, unit="year", gt=0, description="weibull: scale η (characteristic life)."
+    )
+    repair_days: int = _f(
+        14, unit="day", ge=1, le=365, description="Days a failed unit spends in repair."
+    )
+    repair_cost_usd_per_unit: float = _f(
+        150.0, unit="USD/unit", ge=0, description="Cost of one repair (booked at failure)."
+    )
+    spares_units: int = _f(
+        0, ge=0, description="Spare units that replace failed ones at once while they last."
+    )
 
 
 class SiteSpec(Spec):
@@ -432,8 +628,37 @@ class SiteSpec(Spec):
     pue: float = _f(
         1.05, ge=1, le=3, description="Power usage effectiveness: facility power / IT power."
     )
-    power: FixedPowerSpec = _f(description="Power contract.")
+    power: PowerContractSpec = _f(description="Power contract.")
     region: str | None = _f(None, description="Region or market (e.g. ERCOT).")
+    spot: SpotPowerSpec | None = _f(
+        None, description="Spot power price at the site (index contracts, resale, DR calls)."
+    )
+    programmes: GridProgrammesSpec = _f(
+        GridProgrammesSpec(), description="Grid programmes (demand response, coincident peak)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fixed_by_default(cls, data: Any) -> Any:
+        """A ``power`` mapping without ``contract`` is a fixed PPA (the original shape)."""
+        if isinstance(data, dict) and isinstance(data.get("power"), dict):
+            if "contract" not in data["power"]:
+                data = {**data, "power": {"contract": "fixed", **data["power"]}}
+        return data
+
+    @model_validator(mode="after")
+    def _needs_spot(self) -> SiteSpec:
+        p, dr = self.power, self.programmes.demand_response
+        needs = None
+        if isinstance(p, IndexPowerSpec):
+            needs = "power.contract: index"
+        elif isinstance(p, FixedPowerSpec) and p.sell_back:
+            needs = "power.sell_back"
+        elif dr is not None and dr.call_price_usd_per_mwh is not None:
+            needs = "programmes.demand_response.call_price_usd_per_mwh"
+        if needs and self.spot is None:
+            raise ValueError(f"spot: {needs} needs a spot price model; add `spot:` to the site")
+        return self
 
 
 class CohortSpec(Spec):
@@ -445,6 +670,29 @@ class CohortSpec(Spec):
     install_date: dt.date | None = _f(
         None, description="Date the units start hashing; default: running at the start."
     )
+    mode: str = _f(
+        "stock",
+        description="Operating mode: stock, underclock, overclock or a name in `modes`.",
+    )
+    modes: list[OperatingModeSpec] = _f(
+        [],
+        description="Extra or overriding modes. Built in: underclock (0.8× hashrate, 0.68× "
+        "power), stock, overclock (1.15×, 1.32×).",
+    )
+    failures: FailureSpec | None = _f(None, description="Failures, repairs and spares.")
+    degradation_per_year: float = _f(
+        0.0, unit="1/year", ge=0, lt=1, description="Hashrate lost per year of age (compound)."
+    )
+    doa_share: float = _f(
+        0.0, ge=0, lt=1, description="Share of units dead on arrival at a delivery in the run."
+    )
+
+    @model_validator(mode="after")
+    def _known_mode(self) -> CohortSpec:
+        names = {"stock", "underclock", "overclock", *(m.name for m in self.modes)}
+        if self.mode not in names:
+            raise ValueError(f"mode: expected one of {sorted(names)}, got {self.mode!r}")
+        return self
 
 
 class PoolSpec(Spec):

@@ -1,0 +1,184 @@
+"""Machines: failures, repairs, spares, hashrate degradation and dead-on-arrival units.
+
+Failures
+    Each working unit of a cohort fails on day ``d`` with probability
+    ``q_d = 1 − exp(−(Λ(a_d + 1) − Λ(a_d)))``, ``a_d`` the cohort's age in days (since its
+    install day, or since the start for cohorts running at t=0) and ``Λ`` the cumulative
+    hazard: ``Λ(a) = r·a/365.25`` for a constant hazard ``r`` per unit-year, or
+    ``Λ(a) = (a/(365.25·η))^k`` for a Weibull life with shape ``k`` and scale ``η`` years.
+    New failures are ``Binomial(working units, q_d)`` per path and cohort (drawn from the
+    engine's ``"failures"`` generators, one whole ``(block paths, cohorts)`` array per stream
+    block and day).  All units of a cohort share its age (replacements take the cohort's age:
+    a simplification for Weibull wear-out).
+Repairs and spares
+    Every failed unit is repaired: the repair cost (USD/unit) is booked on the day it fails and
+    the unit comes back ``repair_days`` later.  Spares (a per-path stock, ``spares_units`` at
+    the start) replace failed units at once while they last; a unit back from repair first
+    fills a hole left by a failure, and otherwise returns to the spares stock.  Units down
+    neither hash nor draw power.
+Degradation
+    A unit of age ``a`` years hashes ``(1 − g)^a`` of its new hashrate at the same power, so
+    its break-even price falls with age.
+Dead on arrival
+    Of the units delivered during the run (cohorts with a later install date, and units added
+    through :meth:`FleetState.add_units`), ``Binomial(units, doa_share)`` per path never work
+    and are not installed (the supplier does not replace them in this version).
+
+Daily variables: ``failed_units`` (new failures), ``units_down`` (failed and not yet back or
+replaced), ``spares_units`` (stock at the end of the day) and the booked ``repair_cost_usd``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hashfleet.fleet.operations import FleetArrays
+from hashfleet.scenario.schema import FailureSpec
+
+if TYPE_CHECKING:
+    from hashfleet.engine.core import ChunkEngine
+
+__all__ = [
+    "MachinesComponent",
+    "build_machines",
+    "cumulative_hazard",
+    "daily_failure_probability",
+]
+
+DAYS_PER_YEAR: float = 365.25
+
+
+def cumulative_hazard(spec: FailureSpec, age_days: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Cumulative hazard ``Λ(a)`` per unit at ages ``age_days`` (any shape, days ≥ 0)."""
+    a = np.maximum(np.asarray(age_days, dtype=np.float64), 0.0)
+    if spec.model == "weibull":
+        return (a / (DAYS_PER_YEAR * spec.weibull_scale_years)) ** spec.weibull_shape
+    return spec.rate_per_year * a / DAYS_PER_YEAR
+
+
+def daily_failure_probability(
+    spec: FailureSpec, age_days: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Probability that a unit working at age ``a`` (days) fails before age ``a + 1``."""
+    a = np.asarray(age_days, dtype=np.float64)
+    return -np.expm1(-(cumulative_hazard(spec, a + 1.0) - cumulative_hazard(spec, a)))
+
+
+def build_machines(fleet: FleetArrays) -> list[MachinesComponent]:
+    """The machines component, if any cohort has failures, degradation or a DOA share."""
+    cs = fleet.cohorts
+    if any(c.failures is not None or c.degradation_per_year > 0 or c.doa_share > 0 for c in cs):
+        return [MachinesComponent(fleet)]
+    return []
+
+
+class MachinesComponent:
+    """Failures, repairs, spares, degradation and dead-on-arrival units of every cohort.
+
+    Adds the step ``"machines"`` at stage 18 (after supply, before dispatch).
+    """
+
+    def __init__(self, fleet: FleetArrays) -> None:
+        self.fleet = fleet
+        cs = fleet.cohorts
+        self.failing = [i for i, c in enumerate(cs) if c.failures is not None]
+        self.degrade = np.array([c.degradation_per_year for c in cs], dtype=np.float64)
+        self.doa = np.array([c.doa_share for c in cs], dtype=np.float64)
+        self.repair_days = np.array(
+            [c.failures.repair_days if c.failures else 1 for c in cs], dtype=np.int64
+        )
+        self.repair_cost = np.array(
+            [c.failures.repair_cost_usd_per_unit if c.failures else 0.0 for c in cs]
+        )
+        self.spares0 = np.array([c.failures.spares_units if c.failures else 0 for c in cs], float)
+        self.ring = int(self.repair_days.max()) + 1 if len(cs) else 1
+
+    def attach(self, engine: ChunkEngine) -> None:
+        """Per-engine state, the daily step, variables and the dead-on-arrival hook."""
+        _Machines(self, engine)
+
+
+class _Machines:
+    """One chunk engine's machine state."""
+
+    def __init__(self, comp: MachinesComponent, engine: ChunkEngine) -> None:
+        self.c = comp
+        self.engine = engine
+        n_paths, n_cohorts = engine.n_paths, comp.fleet.n_cohorts
+        self.spares = np.tile(comp.spares0, (n_paths, 1))
+        self.in_repair = np.zeros((comp.ring, n_paths, n_cohorts))
+        self.rng = engine.rng("failures")
+        engine.add_step(18, "machines", self.step)
+        engine.declare("failed_units", "unit", "Units that failed in the day", total=True)
+        engine.declare("units_down", "unit", "Failed units not yet back or replaced")
+        engine.declare("spares_units", "unit", "Spare units in stock at the end of the day")
+        engine.declare("repair_cost_usd", "USD", "outflow: repairs of failed units", total=True)
+        engine.declare(
+            "doa_units", "unit", "Units dead on arrival at deliveries in the day", total=True
+        )
+        self.doa_today = np.zeros(n_paths)
+        if (comp.doa > 0).any():
+            engine.fleet.arrival_hook = self.arrive
+
+    def _binomial(self, n: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Binomial draws of a ``(n_paths, k)`` array, one call per stream block."""
+        out = np.empty(n.shape)
+        B = self.rng.block_paths
+        ni = np.rint(n).astype(np.int64)
+        pb = np.broadcast_to(p, n.shape)
+        for b, gen in enumerate(self.rng.generators):
+            sl = slice(b * B, (b + 1) * B)
+            out[sl] = gen.binomial(ni[sl], pb[sl])
+        return out
+
+    def arrive(self, cohort: int, units: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Dead-on-arrival thinning of a delivery (units per path)."""
+        share = self.c.doa[cohort]
+        if share <= 0:
+            return units
+        dead = self._binomial(units[:, None], np.array([share]))[:, 0]
+        self.doa_today = self.doa_today + dead
+        return units - dead
+
+    def step(self, day: int) -> None:
+        """Degradation, repairs back, new failures (spares first), then the fleet refresh."""
+        c, fs, v = self.c, self.engine.fleet, self.engine.values
+        fleet = c.fleet
+        age = np.maximum(day - fleet.install_day, 0).astype(np.float64)
+        if (c.degrade > 0).any():
+            fs.set_hashrate_factor((1.0 - c.degrade) ** (age / DAYS_PER_YEAR))
+        failed = np.zeros_like(fs.installed_units)
+        if c.failing:
+            slot = day % c.ring
+            back = self.in_repair[slot]
+            refill = np.minimum(back, fs.down_units)
+            fs.down_units -= refill
+            self.spares += back - refill
+            back[:] = 0.0
+            idx = c.failing
+            working = fs.installed_units[:, idx] - fs.down_units[:, idx]
+            p = np.array(
+                [
+                    daily_failure_probability(fleet.cohorts[i].failures, age[i])  # type: ignore[arg-type]
+                    for i in idx
+                ]
+            )
+            new = self._binomial(np.maximum(working, 0.0), p[None, :])
+            failed[:, idx] = new
+            from_spares = np.minimum(new, self.spares[:, idx])
+            self.spares[:, idx] -= from_spares
+            fs.down_units[:, idx] += new - from_spares
+            for j, i in enumerate(idx):
+                self.in_repair[(day + c.repair_days[i]) % c.ring, :, i] += new[:, j]
+            fs.refresh()
+            cost = failed @ c.repair_cost
+            if cost.any():
+                self.engine.book("repair_cost_usd", cost, outflow=True)
+        v["failed_units"] = failed.sum(axis=1)
+        v["units_down"] = fs.down_units.sum(axis=1)
+        v["spares_units"] = self.spares.sum(axis=1)
+        v["doa_units"] = self.doa_today
+        self.doa_today = np.zeros(self.engine.n_paths)
