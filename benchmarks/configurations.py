@@ -1,8 +1,14 @@
 """Benchmark workloads: scenarios built in code so their size is explicit.
 
-Every workload switches on every feature that has landed: stochastic price (Merton jumps),
-lognormal fees with spikes, noisy network growth, Poisson blocks, deliveries during the run,
-site limits and curtailment.
+Every workload switches on the base model: stochastic price (Merton jumps), lognormal fees
+with spikes, noisy network growth, Poisson blocks with exact retargets and halvings,
+deliveries during the run, site limits, curtailment, FPPS and opex.  On top of it,
+:func:`add_features` switches on the capabilities that have landed in the schema (listed by
+:meth:`Workload.features`); ``scenario(features=False)`` is the base model alone, which is
+what the naive peers simulate.
+
+The scaling series uses a one-year horizon (path-days scale linearly with the horizon; the
+shorter horizon keeps the 100,000-path point to about a minute on a shared machine).
 """
 
 from __future__ import annotations
@@ -39,8 +45,12 @@ class Workload:
     def days(self) -> int:
         return round(self.years * 365.25)
 
-    def scenario(self) -> Scenario:
-        """The scenario of this workload."""
+    def features(self) -> tuple[str, ...]:
+        """Capabilities beyond the base model switched on in :meth:`scenario`."""
+        return tuple(FEATURES)
+
+    def scenario(self, *, features: bool = True) -> Scenario:
+        """The scenario of this workload (``features=False``: the base model only)."""
         n_sites = max(1, self.cohorts // 10)
         sites = [
             {
@@ -66,49 +76,59 @@ class Workload:
                     ),
                 }
             )
-        return Scenario.model_validate(
-            {
-                "name": f"bench-{self.name}",
-                "run": {
-                    "start": self.start,
-                    "horizon_days": self.days,
-                    "paths": self.paths,
-                    "seed": 1,
-                    "outputs": {"event_log": True},
+        doc: dict[str, Any] = {
+            "name": f"bench-{self.name}",
+            "run": {
+                "start": self.start,
+                "horizon_days": self.days,
+                "paths": self.paths,
+                "seed": 1,
+                "outputs": {"event_log": True},
+            },
+            "network": {
+                "start": {"from_history": True},
+                "hashrate": {"model": "growth", "growth_per_year": 0.3, "noise_sigma": 0.05},
+                "fees": {
+                    "model": "lognormal",
+                    "median_btc_per_block": 0.03,
+                    "sigma": 0.5,
+                    "spike_rate_per_year": 2,
                 },
-                "network": {
-                    "start": {"from_history": True},
-                    "hashrate": {"model": "growth", "growth_per_year": 0.3, "noise_sigma": 0.05},
-                    "fees": {
-                        "model": "lognormal",
-                        "median_btc_per_block": 0.03,
-                        "sigma": 0.5,
-                        "spike_rate_per_year": 2,
-                    },
-                },
-                "market": {
-                    "btc_price": {
-                        "model": "merton",
-                        "drift_per_year": 0.1,
-                        "volatility_per_year": 0.55,
-                    }
-                },
-                "fleet": {"sites": sites, "cohorts": cohorts},
-                "company": {"starting_cash_usd": 1e8, "opex_usd_per_month": 5e6},
-            }
-        )
+            },
+            "market": {
+                "btc_price": {
+                    "model": "merton",
+                    "drift_per_year": 0.1,
+                    "volatility_per_year": 0.55,
+                }
+            },
+            "fleet": {"sites": sites, "cohorts": cohorts},
+            "company": {"starting_cash_usd": 1e8, "opex_usd_per_month": 5e6},
+        }
+        if features:
+            add_features(doc)
+        return Scenario.model_validate(doc)
+
+
+#: Capabilities :func:`add_features` switches on (updated as they land).
+FEATURES: tuple[str, ...] = ()
+
+
+def add_features(doc: dict[str, Any]) -> None:
+    """Switch on, in a scenario document, every capability that has landed."""
 
 
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in [
+        Workload("tiny", 250, 0.1, 4),  # for the tests of the harness
         Workload("small", 1_000, 5, 10),
         Workload("standard", 10_000, 10, 40),
         Workload("long", 1_000, 30, 10),
-        Workload("scale-p1e3-c10", 1_000, 2, 10),
-        Workload("scale-p1e4-c10", 10_000, 2, 10),
-        Workload("scale-p1e5-c10", 100_000, 2, 10),
-        Workload("scale-p1e4-c40", 10_000, 2, 40),
-        Workload("scale-p1e4-c160", 10_000, 2, 160),
+        Workload("scale-p1e3-c10", 1_000, 1, 10),
+        Workload("scale-p1e4-c10", 10_000, 1, 10),
+        Workload("scale-p1e5-c10", 100_000, 1, 10),
+        Workload("scale-p1e4-c40", 10_000, 1, 40),
+        Workload("scale-p1e4-c160", 10_000, 1, 160),
     ]
 }

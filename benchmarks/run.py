@@ -1,43 +1,68 @@
-"""Run named benchmark workloads and write a JSON record and a Markdown table.
+"""Run the benchmarks and write a JSON record and a Markdown table.
 
 Usage::
 
-    .venv/bin/python -m benchmarks.run                     # small, standard, long
-    .venv/bin/python -m benchmarks.run standard --repeat 1
-    .venv/bin/python -m benchmarks.run --scaling           # the scaling series
+    .venv/bin/python -m benchmarks.run                  # everything -> results/latest.{json,md}
+    .venv/bin/python -m benchmarks.run small standard   # some workloads -> results/partial.*
+    .venv/bin/python -m benchmarks.run --scaling        # the scaling series only
+    .venv/bin/python -m benchmarks.run --peers          # the naive peers and the ratio only
+    .venv/bin/python -m benchmarks.run --profile standard   # cProfile -> results/profile-*.txt
 
-Each workload runs in a fresh subprocess so that its peak RSS is its own.  Figures: wall
-time, path-days/s, cohort-days/s, peak RSS, and per-path retargets, blocks and halvings as a
-sanity check.  The machine's limit is a NumPy fused multiply-add over arrays of the engine's
-size (paths × cohorts), reported as element updates per second.
+Every workload and every peer measurement runs in a fresh subprocess, so its peak RSS is its
+own.  Figures (see ``benchmarks/README.md``): wall time, path-days/s, cohort-days/s, peak RSS,
+retargets/blocks/halvings per path; per-unit cost across the scaling series; the naive peers'
+path-days/s (a few paths, extrapolated linearly) and the engine's ratio to them; NumPy's fused
+multiply-add throughput over arrays of the engine's size against the engine's cohort-day
+updates per second.  The load average is recorded because the machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import io
 import json
 import os
 import platform
+import pstats
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "results"
 
+#: Naive peer measurements: name -> (peer, workload whose scenario it runs, paths).
+PEER_RUNS: dict[str, tuple[str, str, int]] = {
+    "peer-block": ("per_block", "standard", 3),
+    "peer-day": ("per_day", "standard", 30),
+}
 
-def run_one(name: str) -> dict[str, object]:
-    """Run one workload in this process and return its figures."""
+#: Scaling series: (axis, workload names from smallest to largest).
+SERIES: dict[str, tuple[str, ...]] = {
+    "paths": ("scale-p1e3-c10", "scale-p1e4-c10", "scale-p1e5-c10"),
+    "cohorts": ("scale-p1e4-c10", "scale-p1e4-c40", "scale-p1e4-c160"),
+}
+
+
+def _rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def run_workload(name: str) -> dict[str, Any]:
+    """Run one workload of the engine in this process and return its figures."""
     from benchmarks.configurations import WORKLOADS
     from hashfleet.runner import simulate
 
     w = WORKLOADS[name]
     sc = w.scenario()
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
     res = simulate(sc)
     wall = time.perf_counter() - t0
@@ -45,16 +70,52 @@ def run_one(name: str) -> dict[str, object]:
     path_days = w.paths * w.days
     return {
         "workload": name,
+        "kind": "engine",
         "paths": w.paths,
         "days": w.days,
         "cohorts": w.cohorts,
+        "features": list(w.features()),
         "wall_s": round(wall, 3),
         "path_days_per_s": round(path_days / wall),
         "cohort_days_per_s": round(path_days * w.cohorts / wall),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": _rss_mb(),
         "retargets_per_path": float(pp["retargets"].mean()),
         "halvings_per_path": float(pp["halvings"].mean()),
         "blocks_per_path": float(pp["total_blocks"].mean()),
+        "load_1m": round(load, 2),
+    }
+
+
+def run_peer(name: str) -> dict[str, Any]:
+    """Run a few paths of a naive peer on a workload's scenario; extrapolate linearly."""
+    from benchmarks.configurations import WORKLOADS
+    from benchmarks.peers import PeerModel, simulate_per_block, simulate_per_day
+
+    peer, workload, n = PEER_RUNS[name]
+    w = WORKLOADS[workload]
+    model = PeerModel.from_scenario(w.scenario(features=False))
+    fn = simulate_per_block if peer == "per_block" else simulate_per_day
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    out = fn(model, n, seed=1)
+    wall = time.perf_counter() - t0
+    path_days = n * w.days
+    return {
+        "workload": name,
+        "kind": peer,
+        "scenario_of": workload,
+        "paths": n,
+        "days": w.days,
+        "cohorts": w.cohorts,
+        "wall_s": round(wall, 3),
+        "path_days_per_s": round(path_days / wall, 1),
+        "cohort_days_per_s": round(path_days * w.cohorts / wall),
+        "peak_rss_mb": _rss_mb(),
+        "retargets_per_path": float(np.mean([o.retargets for o in out])),
+        "halvings_per_path": float(np.mean([o.halvings for o in out])),
+        "blocks_per_path": float(np.mean([o.total_blocks for o in out])),
+        "extrapolated_wall_s_for_engine_paths": round(wall / n * w.paths, 1),
+        "load_1m": round(load, 2),
     }
 
 
@@ -63,81 +124,231 @@ def fma_throughput(n_paths: int = 10_000, n_cohorts: int = 40, repeat: int = 200
     rng = np.random.default_rng(0)
     a, b, c = (rng.random((n_paths, n_cohorts)) for _ in range(3))
     out = np.empty_like(a)
-    t0 = time.perf_counter()
-    for _ in range(repeat):
-        np.multiply(a, b, out=out)
-        np.add(out, c, out=out)
-    return a.size * repeat / (time.perf_counter() - t0)
+    best = 0.0
+    for _ in range(3):  # best of three: the machine is shared
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            np.multiply(a, b, out=out)
+            np.add(out, c, out=out)
+        best = max(best, a.size * repeat / (time.perf_counter() - t0))
+    return best
 
 
-def machine() -> dict[str, object]:
+def machine() -> dict[str, Any]:
+    """Machine, versions, date and load."""
+    import scipy
+    import simpy
+
     import hashfleet
 
-    return {
-        "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "hashfleet": hashfleet.__version__,
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-    }
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("workloads", nargs="*", default=["small", "standard", "long"])
-    p.add_argument("--scaling", action="store_true", help="run the scaling series")
-    p.add_argument("--one", help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    if args.one:
-        print(json.dumps(run_one(args.one)))
-        return 0
-    from benchmarks.configurations import WORKLOADS
-
-    names = [n for n in WORKLOADS if n.startswith("scale-")] if args.scaling else args.workloads
-    rows = []
-    for name in names:
-        proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks.run", "--one", name],
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
             cwd=HERE.parent,
             capture_output=True,
             text=True,
             check=True,
-        )
-        row = json.loads(proc.stdout.strip().splitlines()[-1])
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {
+        "date_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "simpy": simpy.__version__,
+        "hashfleet": hashfleet.__version__,
+        "commit": commit,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "load_avg_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def _subprocess(name: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--one", name],
+        cwd=HERE.parent,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode:
+        sys.stderr.write(proc.stderr)
+        return {"workload": name, "error": proc.stderr.strip().splitlines()[-1:]}
+    row: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return row
+
+
+def linearity(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Per-unit cost from the smallest to the largest point of each scaling series.
+
+    Paths: seconds per path-day.  Cohorts: seconds per path-day and per cohort-day.  The
+    ratio is largest point / smallest point (≤ 1.2 is the target).
+    """
+    out: dict[str, Any] = {}
+    for axis, names in SERIES.items():
+        pts = [rows[n] for n in names if n in rows and "wall_s" in rows[n]]
+        if len(pts) < 2:
+            continue
+        lo, hi = pts[0], pts[-1]
+        s_pd = [p["wall_s"] / (p["paths"] * p["days"]) for p in pts]
+        entry: dict[str, Any] = {
+            "points": [p["workload"] for p in pts],
+            "us_per_path_day": [round(x * 1e6, 4) for x in s_pd],
+            "ratio_per_path_day": round(s_pd[-1] / s_pd[0], 3),
+        }
+        if axis == "cohorts":
+            s_cd = [x / p["cohorts"] for x, p in zip(s_pd, pts, strict=True)]
+            entry["ns_per_cohort_day"] = [round(x * 1e9, 2) for x in s_cd]
+            entry["ratio_per_cohort_day"] = round(s_cd[-1] / s_cd[0], 3)
+            entry["cohorts_ratio"] = hi["cohorts"] / lo["cohorts"]
+        else:
+            entry["paths_ratio"] = hi["paths"] / lo["paths"]
+        out[axis] = entry
+    return out
+
+
+def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Engine path-days/s over each peer's, on the peer's workload."""
+    out: dict[str, Any] = {}
+    for name, (peer, workload, _) in PEER_RUNS.items():
+        if name in rows and workload in rows and "path_days_per_s" in rows[name]:
+            out[peer] = round(rows[workload]["path_days_per_s"] / rows[name]["path_days_per_s"], 1)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point."""
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    p.add_argument("workloads", nargs="*", help="engine workloads (default: everything)")
+    p.add_argument("--scaling", action="store_true", help="run the scaling series")
+    p.add_argument("--peers", action="store_true", help="run the naive peers (and standard)")
+    p.add_argument("--profile", metavar="WORKLOAD", help="cProfile one workload")
+    p.add_argument("--one", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.one:
+        row = run_peer(args.one) if args.one in PEER_RUNS else run_workload(args.one)
+        print(json.dumps(row))
+        return 0
+    if args.profile:
+        return profile(args.profile)
+    from benchmarks.configurations import WORKLOADS
+
+    everything = not (args.workloads or args.scaling or args.peers)
+    names: list[str] = list(args.workloads)
+    if everything:
+        names = ["small", "standard", "long"]
+    if args.peers and "standard" not in names:
+        names.append("standard")
+    if everything or args.scaling:
+        names += [n for n in WORKLOADS if n.startswith("scale-") and n not in names]
+    if everything or args.peers:
+        names += list(PEER_RUNS)
+    record: dict[str, Any] = {"machine": machine()}
+    rows: dict[str, dict[str, Any]] = {}
+    for name in names:
+        rows[name] = _subprocess(name)
+        print(json.dumps(rows[name]), flush=True)
     fma = fma_throughput()
-    record = {"machine": machine(), "numpy_fma_updates_per_s": round(fma), "workloads": rows}
+    record["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    record["numpy_fma_updates_per_s"] = round(fma)
+    std = rows.get("standard", {})
+    if "cohort_days_per_s" in std:
+        record["engine_share_of_fma"] = round(std["cohort_days_per_s"] / fma, 4)
+    record["rows"] = list(rows.values())
+    record["linearity"] = linearity(rows)
+    record["ratio_engine_over_peer"] = ratios(rows)
     OUT.mkdir(exist_ok=True)
-    stem = OUT / ("scaling" if args.scaling else "latest")
+    stem = OUT / ("latest" if everything else "partial")
     stem.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown(record))
     print(markdown(record))
     return 0
 
 
-def markdown(record: dict) -> str:
+def profile(name: str, top: int = 25) -> int:
+    """cProfile one workload in this process; write the top functions by own time."""
+    from benchmarks.configurations import WORKLOADS
+    from hashfleet.runner import simulate
+
+    sc = WORKLOADS[name].scenario()
+    prof = cProfile.Profile()
+    t0 = time.perf_counter()
+    prof.enable()
+    simulate(sc)
+    prof.disable()
+    wall = time.perf_counter() - t0
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf)
+    stats.sort_stats("tottime").print_stats(top)
+    buf.write("\n")
+    stats.sort_stats("cumulative").print_stats(top)
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"profile-{name}.txt"
+    path.write_text(f"# cProfile of {name}: {wall:.1f} s under the profiler\n" + buf.getvalue())
+    print(path)
+    return 0
+
+
+def markdown(record: dict[str, Any]) -> str:
+    """The record as Markdown tables."""
     m = record["machine"]
     lines = [
-        f"Benchmarks — {m['date_utc']}, hashfleet {m['hashfleet']}, Python {m['python']}, "
-        f"NumPy {m['numpy']}, {m['cores']} cores ({m['cpu']})",
+        f"Benchmarks — {m['date_utc']}, hashfleet {m['hashfleet']} ({m['commit']}), "
+        f"Python {m['python']}, NumPy {m['numpy']}, SciPy {m['scipy']}, SimPy {m['simpy']}; "
+        f"{m['cores']} cores ({m['cpu']}); load average at start {m['load_avg_start']}, "
+        f"at end {m.get('load_avg_end')}",
         "",
-        "| workload | paths | days | cohorts | wall s | path-days/s | cohort-days/s "
-        "| peak RSS MB | retargets/path | halvings/path | blocks/path |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | kind | paths | days | cohorts | wall s | path-days/s | cohort-days/s "
+        "| peak RSS MB | retargets/path | halvings/path | blocks/path | load 1m |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in record["workloads"]:
+    for r in record["rows"]:
+        if "error" in r:
+            lines.append(f"| {r['workload']} | error: {r['error']} |" + " |" * 11)
+            continue
         lines.append(
-            f"| {r['workload']} | {r['paths']:,} | {r['days']:,} | {r['cohorts']} | "
-            f"{r['wall_s']:.1f} | {r['path_days_per_s']:,} | {r['cohort_days_per_s']:,} | "
-            f"{r['peak_rss_mb']:,.0f} | {r['retargets_per_path']:.1f} | "
-            f"{r['halvings_per_path']:.2f} | {r['blocks_per_path']:,.0f} |"
+            f"| {r['workload']} | {r['kind']} | {r['paths']:,} | {r['days']:,} | "
+            f"{r['cohorts']} | {r['wall_s']:.1f} | {r['path_days_per_s']:,.0f} | "
+            f"{r['cohort_days_per_s']:,} | {r['peak_rss_mb']:,.0f} | "
+            f"{r['retargets_per_path']:.1f} | {r['halvings_per_path']:.2f} | "
+            f"{r['blocks_per_path']:,.0f} | {r['load_1m']} |"
         )
+    feats = {tuple(r.get("features", ())) for r in record["rows"] if r.get("kind") == "engine"}
+    lines += ["", f"Features switched on in the engine workloads: {sorted(feats)}.", ""]
+    for axis, e in record.get("linearity", {}).items():
+        line = (
+            f"Scaling in {axis} ({' → '.join(e['points'])}): µs per path-day "
+            f"{e['us_per_path_day']}, largest/smallest {e['ratio_per_path_day']}"
+        )
+        if "ratio_per_cohort_day" in e:
+            line += (
+                f"; ns per cohort-day {e['ns_per_cohort_day']}, largest/smallest "
+                f"{e['ratio_per_cohort_day']}"
+            )
+        lines.append(line + ".")
+    if record.get("linearity"):
+        lines.append("")
+    for peer, ratio in record.get("ratio_engine_over_peer", {}).items():
+        lines.append(f"Engine (standard) over the {peer} SimPy peer: {ratio:,}× path-days/s.")
     lines += [
         "",
         f"NumPy fused multiply-add over 10,000 × 40 float64: "
-        f"{record['numpy_fma_updates_per_s']:,} element updates/s.",
+        f"{record['numpy_fma_updates_per_s']:,} element updates/s"
+        + (
+            f"; the engine's standard cohort-day updates/s are "
+            f"{record['engine_share_of_fma']:.2%} of it."
+            if "engine_share_of_fma" in record
+            else "."
+        ),
         "",
     ]
     return "\n".join(lines)

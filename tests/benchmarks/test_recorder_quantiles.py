@@ -58,3 +58,21 @@ def test_engine_daily_quantiles_are_numpys_over_stored_paths() -> None:
     for v in ("btc_price_usd", "difficulty", "blocks", "cash_usd"):
         expected = np.quantile(res.paths[v].to_numpy(), q, axis=0)
         assert np.array_equal(res.daily[v].to_numpy(), expected), v
+
+
+def test_constant_slices_shortcut_matches_numpy() -> None:
+    """Constant slices (zeros, a value, ±inf, all NaN) give NumPy's values, sign of zero too."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(6, 3, 50))
+    x[0] = 0.0
+    x[1, 0] = 7.25
+    x[1, 1] = np.inf
+    x[1, 2] = -np.inf
+    x[2, 1] = np.nan
+    x[3, 2] = -0.0
+    q = np.array([0.05, 0.25, 0.5, 0.75, 0.95, 1.0])
+    with np.errstate(invalid="ignore"):  # inf - inf in the interpolation, as NumPy's
+        expected = np.quantile(x, q, axis=-1)
+        got = quantiles_last_axis(x, q)
+    assert np.array_equal(got, expected, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(expected))

@@ -95,13 +95,14 @@ class Recorder:
 
 
 def quantiles_last_axis(x: NDArray[np.float64], q: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``np.quantile(x, q, axis=-1)`` (method ``"linear"``), bit for bit, but faster.
+    """``np.quantile(x, q, axis=-1)`` (method ``"linear"``), value for value, but faster.
 
     NumPy moves the reduced axis to the front and partitions along it, a strided partition
     when that axis is the contiguous one (paths, here).  This partitions a C-contiguous copy
     along the last axis at the same order statistics and then interpolates with NumPy's own
     arithmetic (its ``_lerp``), so every value is identical, NaNs included (a slice with a NaN
-    gives NaN).
+    gives NaN).  Slices whose values are all equal and finite (a cash flow not booked today,
+    a constant cost) skip the partition: their order statistics are that value.
 
     Parameters
     ----------
@@ -115,7 +116,6 @@ def quantiles_last_axis(x: NDArray[np.float64], q: NDArray[np.float64]) -> NDArr
     ndarray, shape (n_q, ...)
     """
     n = x.shape[-1]
-    arr = np.array(x, dtype=np.float64, order="C", copy=True)
     virtual = (n - 1) * np.asarray(q, dtype=np.float64)
     prev = np.floor(virtual)
     nxt = prev + 1
@@ -126,14 +126,29 @@ def quantiles_last_axis(x: NDArray[np.float64], q: NDArray[np.float64]) -> NDArr
     prev[below] = 0
     nxt[below] = 0
     prev_i, next_i = prev.astype(np.intp), nxt.astype(np.intp)
-    arr.partition(np.unique(np.concatenate(([0, -1], prev_i, next_i))), axis=-1)
-    a = np.moveaxis(arr[..., prev_i], -1, 0)
-    b = np.moveaxis(arr[..., next_i], -1, 0)
-    gamma = (virtual - prev).reshape((-1,) + (1,) * (arr.ndim - 1))
+    gamma = (virtual - prev).reshape(-1, 1)
+
+    lo = x.min(axis=-1)
+    constant = (lo == x.max(axis=-1)) & np.isfinite(lo)
+    out = np.empty((virtual.shape[0], *x.shape[:-1]))
+    out[:, constant] = _lerp(lo[constant][None, :], lo[constant][None, :], gamma)
+    varying = ~constant
+    if varying.any():
+        arr = np.ascontiguousarray(x[varying], dtype=np.float64)  # (m, n), a copy
+        arr.partition(np.unique(np.concatenate(([0, -1], prev_i, next_i))), axis=-1)
+        res = _lerp(arr[:, prev_i].T, arr[:, next_i].T, gamma)
+        nans = np.isnan(arr[:, -1])
+        if nans.any():
+            res[:, nans] = np.nan
+        out[:, varying] = res
+    return out
+
+
+def _lerp(
+    a: NDArray[np.float64], b: NDArray[np.float64], t: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """NumPy's quantile interpolation (``numpy.lib._function_base_impl._lerp``)."""
     diff = b - a
-    out = a + diff * gamma
-    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
-    nans = np.isnan(arr[..., -1])
-    if nans.any():
-        out[:, nans] = np.nan
+    out = a + diff * t
+    np.subtract(b, diff * (1 - t), out=out, where=t >= 0.5)
     return np.asarray(out)
