@@ -18,7 +18,10 @@ Blocks, retargets (Bitcoin Core's rule on integer timestamps via
 (:mod:`~benchmarks.peers.per_block`, :mod:`~benchmarks.peers.per_day`).
 
 Out of the peers' scope (they raise :class:`~hashfleet.errors.InputError`): bootstrap and CSV
-prices, CSV hashrate, solo mining, deterministic blocks, and any capability component.
+prices, CSV hashrate, solo mining, deterministic blocks, power contracts other than fixed.
+Capability sections (orders, policies, failures, HPC, finance, endogenous supply) are
+*ignored*: give the peers base-model scenarios (``Workload.scenario(features=False)``); the
+equivalence tests would catch a capability that changes the base model when switched off.
 """
 
 from __future__ import annotations
@@ -99,8 +102,12 @@ class PeerModel:
         """Resolve ``scenario``; raise :class:`InputError` for what the peers do not model."""
         model: CompiledScenario = compile_scenario(scenario)
         sc = scenario
-        if model.components:
-            raise InputError("peers: capability components are not modelled by the naive peers")
+        for i, site in enumerate(sc.fleet.sites):
+            if site.power.contract != "fixed":
+                raise InputError(
+                    f"fleet.sites[{i}].power.contract: peers model 'fixed', "
+                    f"got {site.power.contract!r}"
+                )
         if sc.fleet.pool.payout != "fpps":
             raise InputError(f"fleet.pool.payout: peers model 'fpps', got {sc.fleet.pool.payout!r}")
         if sc.network.blocks != "poisson":
