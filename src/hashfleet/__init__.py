@@ -4,7 +4,8 @@ The public API is imported lazily so that ``import hashfleet`` stays light:
 
 * :func:`simulate` — run a scenario, return :class:`Results`;
 * :func:`load_scenario` — read and validate a YAML scenario;
-* :class:`Scenario` — the validated scenario model.
+* :class:`Scenario` — the validated scenario model;
+* :func:`compare` — run a scenario's strategies on common random numbers, paired per path.
 """
 
 from __future__ import annotations
@@ -18,18 +19,20 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 if TYPE_CHECKING:
+    from hashfleet.compare import compare
     from hashfleet.results import Results
     from hashfleet.runner import simulate
     from hashfleet.scenario import load_scenario
     from hashfleet.scenario.schema import Scenario
 
-__all__ = ["Results", "Scenario", "__version__", "load_scenario", "simulate"]
+__all__ = ["Results", "Scenario", "__version__", "compare", "load_scenario", "simulate"]
 
 _LAZY = {
     "simulate": "hashfleet.runner",
     "Results": "hashfleet.results",
     "load_scenario": "hashfleet.scenario",
     "Scenario": "hashfleet.scenario.schema",
+    "compare": "hashfleet.compare",
 }
 
 

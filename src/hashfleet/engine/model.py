@@ -17,6 +17,7 @@ from hashfleet.errors import InputError
 from hashfleet.fleet.catalogue import load_catalogue
 from hashfleet.fleet.machines import build_machines
 from hashfleet.fleet.operations import FleetArrays, compile_fleet
+from hashfleet.fleet.orders import plan_trading
 from hashfleet.market.power import power_processes
 from hashfleet.market.price import build_price_process
 from hashfleet.network.fees import build_fee_process
@@ -117,7 +118,8 @@ def compile_scenario(scenario: Scenario, scenario_dir: Path | None = None) -> Co
         scenario_dir=scenario_dir or Path("."),
     )
     catalogue = load_catalogue(scenario.fleet.catalogue, extra=scenario.fleet.models)
-    fleet = compile_fleet(scenario.fleet, catalogue, run.start)
+    trading = plan_trading(scenario, catalogue)  # frontier models, cohort slots, policies
+    fleet = compile_fleet(scenario.fleet, trading.catalogue, run.start, trading.extra_cohorts)
     processes: tuple[tuple[str, ExogenousProcess], ...] = (
         ("btc_price", build_price_process(scenario.market.btc_price, ctx)),
         ("fees", build_fee_process(scenario.network.fees, ctx)),
@@ -131,6 +133,7 @@ def compile_scenario(scenario: Scenario, scenario_dir: Path | None = None) -> Co
         )
     # Capabilities: each builder returns the components its scenario section asks for.
     components: list[Any] = []
+    components.extend(trading.components(fleet))  # orders, policies, metrics
     components += build_machines(fleet)  # failures, repairs, spares, degradation, DOA
     processes += power_processes(fleet.power)  # spot power per site (purpose "power")
     return CompiledScenario(

@@ -17,33 +17,45 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "AsicMarketSpec",
     "BlockProduction",
     "BootstrapPriceSpec",
+    "BuyDipPolicySpec",
     "CohortSpec",
     "CompanySpec",
     "ConstantFeesSpec",
     "CsvHashrateSpec",
     "CsvPriceSpec",
+    "CustomPolicySpec",
     "DifficultyGrowthHashrateSpec",
     "FeesSpec",
+    "FinanceSpec",
     "FixedPowerSpec",
     "FleetSpec",
+    "FrontierSpec",
     "GbmPriceSpec",
     "GrowthHashrateSpec",
     "HashrateSpec",
+    "HoldPolicySpec",
     "LognormalFeesSpec",
     "MarketSpec",
     "MertonPriceSpec",
     "MinerModelSpec",
     "NetworkSpec",
     "NetworkStartSpec",
+    "OpexSpec",
+    "OrderSpec",
     "OutputsSpec",
+    "PoliciesSpec",
     "PoolSpec",
     "PriceSpec",
+    "RefreshFrontierPolicySpec",
+    "ReplaceUnprofitablePolicySpec",
     "RunSpec",
     "Scenario",
     "ScenarioPath",
     "SiteSpec",
+    "StrategySpec",
 ]
 
 
@@ -743,6 +755,267 @@ class CompanySpec(Spec):
     )
 
 
+# ------------------------------------------- buying, selling, policies, strategies
+# (appended for issue 4 part B; every section is optional with defaults)
+
+
+class FrontierSpec(Spec):
+    """Future ASIC generations along an efficiency frontier, added to the catalogue.
+
+    Generation ``g`` (1, 2, ...) is released ``g · interval_months`` after the run's start
+    (plus an optional random delay per path) with efficiency
+    ``base · (1 − improvement_per_year)^(years after start)``.  It is named
+    ``frontier-g<g>`` in the catalogue.
+    """
+
+    generations: int = _f(
+        0, ge=0, le=40, description="Number of future generations (0 = no frontier models)."
+    )
+    interval_months: float = _f(
+        12.0, unit="month", gt=0, description="Months between generation releases."
+    )
+    improvement_per_year: float = _f(
+        0.12,
+        unit="1/year",
+        ge=0,
+        lt=1,
+        description="Yearly decline of the frontier's J/TH (0.12 = 12 % less energy per TH).",
+    )
+    base_efficiency_j_per_th: float | None = _f(
+        None,
+        unit="J/TH",
+        gt=0,
+        description="Frontier efficiency at the start; default: the best catalogue model "
+        "released by the start date.",
+    )
+    unit_hashrate_th_s: float = _f(
+        400.0, unit="TH/s", gt=0, description="Hashrate of one frontier machine."
+    )
+    release_delay_max_days: float = _f(
+        0.0,
+        unit="day",
+        ge=0,
+        description="Random release delay per path and generation, uniform on [0, this] "
+        "(0 = release dates are fixed).",
+    )
+
+
+class AsicMarketSpec(Spec):
+    """New and secondary ASIC prices (USD per TH/s of stock hashrate).
+
+    New price of a model: its list price × (1 − new_price_decline_per_year)^(age in years),
+    never below its secondary price.  Secondary price: the value of the model's margin at
+    a reference power price over ``payback_days`` days, ``max(hashprice − power cost, 0) ·
+    payback_days``, floored at ``floor_usd_per_th``, times lognormal noise.
+    """
+
+    default_price_usd_per_th: float = _f(
+        15.0,
+        unit="USD/TH",
+        gt=0,
+        description="List price of a new model whose catalogue price is missing.",
+    )
+    frontier_price_usd_per_th: float = _f(
+        18.0, unit="USD/TH", gt=0, description="List price of a frontier model at release."
+    )
+    new_price_decline_per_year: float = _f(
+        0.25,
+        unit="1/year",
+        ge=0,
+        lt=1,
+        description="Yearly decline of a model's new price after its release.",
+    )
+    payback_days: float = _f(
+        365.0,
+        unit="day",
+        gt=0,
+        description="Secondary buyers pay this many days of the model's current margin.",
+    )
+    reference_power_usd_per_mwh: float = _f(
+        50.0,
+        unit="USD/MWh",
+        ge=0,
+        description="Power price at which secondary buyers value a model's margin.",
+    )
+    floor_usd_per_th: float = _f(
+        0.5, unit="USD/TH", ge=0, description="Scrap value: the lowest secondary price."
+    )
+    noise_sigma: float = _f(
+        0.0,
+        ge=0,
+        le=2,
+        description="Daily lognormal noise on secondary prices (log units, mean one; 0 = none).",
+    )
+    frontier: FrontierSpec = _f(FrontierSpec(), description="Future generations.")
+
+
+class OrderSpec(Spec):
+    """A purchase order of new machines: deposit now, balance and units on delivery."""
+
+    model: str = _f(min_length=1, description="Catalogue model name (or frontier-g<k>).")
+    site: str = _f(min_length=1, description="Site the units go to.")
+    units: int = _f(ge=1, description="Machines ordered.")
+    order_date: dt.date = _f(description="Date the order is placed and the deposit paid.")
+    price_usd_per_th: float | None = _f(
+        None,
+        unit="USD/TH",
+        ge=0,
+        description="Contract price; default: the model's new price on the order date.",
+    )
+    deposit_share: float = _f(
+        0.3, ge=0, le=1, description="Share of the price paid on the order date."
+    )
+    lead_time_days: int = _f(
+        120, unit="day", ge=0, description="Days from order to the first delivery."
+    )
+    tranches: int = _f(
+        1, ge=1, le=60, description="Deliveries of equal size; the balance is paid per tranche."
+    )
+    tranche_interval_days: int = _f(
+        30, unit="day", ge=1, description="Days between tranches."
+    )
+    commissioning_days: int = _f(
+        7, unit="day", ge=0, description="Days from delivery to hashing."
+    )
+
+
+class OpexSpec(Spec):
+    """Variable operating costs on top of ``company.opex_usd_per_month``."""
+
+    hosting_usd_per_mw_month: float = _f(
+        0.0,
+        unit="USD/(MW·month)",
+        ge=0,
+        description="Hosting or site fee per MW of installed machines (at the meter, PUE "
+        "included).",
+    )
+    maintenance_usd_per_th_year: float = _f(
+        0.0,
+        unit="USD/(TH/s)/year",
+        ge=0,
+        description="Maintenance per TH/s installed per year.",
+    )
+
+
+class HoldPolicySpec(Spec):
+    """Keep the fleet as it is."""
+
+    kind: Literal["hold"] = "hold"
+
+
+class _UpgradeBase(Spec):
+    model: str = _f(
+        "frontier",
+        description="Model bought: a catalogue name, or `frontier` for the newest frontier "
+        "generation released by then (per path).",
+    )
+    lead_time_days: int = _f(90, unit="day", ge=0, description="Order to delivery.")
+    deposit_share: float = _f(0.3, ge=0, le=1, description="Paid on order; the rest on delivery.")
+    commissioning_days: int = _f(7, unit="day", ge=0, description="Delivery to hashing.")
+    min_gain: float = _f(
+        0.15,
+        ge=0,
+        lt=1,
+        description="Replace a unit only if the new model uses at least this share less "
+        "energy per TH.",
+    )
+
+
+class ReplaceUnprofitablePolicySpec(_UpgradeBase):
+    """Sell a cohort that has been unprofitable N days in a row; replace it (same MW)."""
+
+    kind: Literal["replace_unprofitable"] = "replace_unprofitable"
+    days: int = _f(30, unit="day", ge=1, description="Consecutive unprofitable days (N).")
+    review_every_days: int = _f(7, unit="day", ge=1, description="How often to check.")
+    replace: bool = _f(True, description="Order replacement units with the freed power.")
+    budget_usd: float = _f(
+        1e12, unit="USD", ge=0, description="Most spent on replacements per review and path."
+    )
+
+
+class RefreshFrontierPolicySpec(_UpgradeBase):
+    """Every N months, replace the least efficient units by frontier units of the same MW."""
+
+    kind: Literal["refresh_frontier"] = "refresh_frontier"
+    every_months: float = _f(12.0, unit="month", gt=0, description="Months between refreshes.")
+    budget_usd: float = _f(
+        unit="USD", ge=0, description="Most spent per refresh and path (net of sales)."
+    )
+
+
+class BuyDipPolicySpec(_UpgradeBase):
+    """Buy used machines when their secondary price falls below X days of hashprice."""
+
+    kind: Literal["buy_dip"] = "buy_dip"
+    model: str = _f(
+        min_length=1, description="Catalogue model bought on the secondary market."
+    )
+    lead_time_days: int = _f(0, unit="day", ge=0, description="Purchase to delivery.")
+    deposit_share: float = _f(0.0, ge=0, le=1, description="Paid on purchase (rest on delivery).")
+    threshold_days: float = _f(
+        unit="day",
+        gt=0,
+        description="Buy when secondary USD/TH < this many days of hashprice (USD/TH/day).",
+    )
+    review_every_days: int = _f(30, unit="day", ge=1, description="How often to check.")
+    budget_usd: float = _f(unit="USD", ge=0, description="Most spent per purchase and path.")
+
+
+UpgradePolicySpec = Annotated[
+    HoldPolicySpec
+    | ReplaceUnprofitablePolicySpec
+    | RefreshFrontierPolicySpec
+    | BuyDipPolicySpec,
+    Field(discriminator="kind"),
+]
+
+
+class CustomPolicySpec(Spec):
+    """A policy written in Python (see docs/strategies.md)."""
+
+    target: str = _f(
+        min_length=3,
+        description="`package.module:ClassName`; the class takes the params as keyword "
+        "arguments and implements the policy protocol.",
+    )
+    params: dict[str, Any] = _f({}, description="Keyword arguments of the class.")
+
+
+class PoliciesSpec(Spec):
+    """What the company decides during the run."""
+
+    upgrade: UpgradePolicySpec = _f(HoldPolicySpec(), description="Fleet upgrade policy.")
+    custom: list[CustomPolicySpec] = _f([], description="User policies written in Python.")
+
+
+class StrategySpec(Spec):
+    """A variant of the scenario compared under common random numbers."""
+
+    name: str = _f(min_length=1, description="Strategy name, for reports.")
+    description: str = _f("", description="Free text.")
+    set: dict[str, Any] = _f(
+        {},
+        description="Overrides of the base scenario: dotted field paths to values "
+        "(e.g. `policies.upgrade: {kind: hold}`).",
+    )
+
+
+class FinanceSpec(Spec):
+    """Valuation settings."""
+
+    discount_rate_per_year: float = _f(
+        0.12,
+        unit="1/year",
+        gt=-1,
+        description="Annual discount rate of NPV (flows discounted at (1+r)^(t/365.25)).",
+    )
+    include_fleet_value: bool = _f(
+        True,
+        description="NPV and IRR start with the fleet's secondary value as an outflow at t=0 "
+        "and end with its secondary value at the horizon as an inflow.",
+    )
+
+
 # ---------------------------------------------------------------------- scenario
 
 
@@ -757,3 +1030,11 @@ class Scenario(Spec):
     market: MarketSpec = _f(MarketSpec(), description="Markets.")
     fleet: FleetSpec = _f(FleetSpec(), description="The company's fleet.")
     company: CompanySpec = _f(CompanySpec(), description="The company.")
+    asic_market: AsicMarketSpec = _f(AsicMarketSpec(), description="New and used ASIC prices.")
+    orders: list[OrderSpec] = _f([], description="Purchase orders of new machines.")
+    opex: OpexSpec = _f(OpexSpec(), description="Variable operating costs.")
+    policies: PoliciesSpec = _f(PoliciesSpec(), description="Policies run during the simulation.")
+    strategies: list[StrategySpec] = _f(
+        [], description="Variants compared by `hashfleet compare` under common random numbers."
+    )
+    finance: FinanceSpec = _f(FinanceSpec(), description="Valuation (NPV, IRR).")

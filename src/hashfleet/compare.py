@@ -1,0 +1,343 @@
+"""Compare strategies under common random numbers.
+
+A scenario lists ``strategies``: each is a name and a set of overrides of the base scenario
+(usually its ``policies``).  :func:`compare` runs every strategy with the **same seed**.
+Random streams are keyed by (seed, stream block, purpose), so the BTC price, fees, network
+hashrate and block luck of path *i* are the same under every strategy as long as the
+strategies draw them the same way; a strategy's own decisions use their own purposes
+(``policies``, ``asic_prices``, ...).  The difference of a metric between two strategies is
+then taken **per path** (paired), which removes the common noise from the comparison.
+
+For each strategy B and the reference A (the first strategy) and each metric ``X``, with
+``D_i = X_i(B) − X_i(A)`` over the ``n`` paths:
+
+* mean difference ``D̄`` with a normal confidence interval ``D̄ ± z · s_D / √n``;
+* quantiles of ``D`` across paths;
+* ``P(B beats A)``: the share of paths where B is better (ties, equal to a relative
+  1e-9, count one half), with a
+  Wilson score interval.  "Better" is higher for money and production and lower for costs
+  (:data:`hashfleet.results.metrics.METRICS`).
+
+With ``independent=True`` each strategy gets its own seed (``seed + k``): the unpaired
+comparison, whose standard error ``sqrt(s_A²/n + s_B²/n)`` is what common random numbers
+improve on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import types
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hashfleet.errors import InputError
+from hashfleet.results.metrics import METRICS, path_metrics
+from hashfleet.scenario.schema import Scenario
+
+__all__ = ["DEFAULT_METRICS", "Comparison", "compare"]
+
+#: Metrics reported when none are named.
+DEFAULT_METRICS: tuple[str, ...] = (
+    "npv_usd",
+    "free_cash_flow_usd",
+    "production_btc",
+    "all_in_cost_usd_per_btc",
+    "capex_usd",
+)
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` returns.
+
+    Attributes
+    ----------
+    strategies : list of str
+        Names; the first is the reference.
+    metrics : list of str
+    per_path : dict of str -> pandas.DataFrame
+        Per strategy, the per-path metrics (index ``path``).
+    summary : pandas.DataFrame
+        Per strategy and metric: ``mean, se, q05, q50, q95``.
+    paired : pandas.DataFrame
+        Per strategy (≠ reference) and metric: ``mean_diff, se_diff, ci_low, ci_high,
+        q05_diff, q50_diff, q95_diff, p_beats, p_low, p_high, n``.
+    metadata : dict
+        Seed, paths, confidence, whether draws were independent.
+    """
+
+    strategies: list[str]
+    metrics: list[str]
+    per_path: dict[str, pd.DataFrame]
+    summary: pd.DataFrame
+    paired: pd.DataFrame
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_text(self) -> str:
+        """A readable table: per strategy means, then paired differences vs the reference."""
+        m = self.metadata
+        ref = self.strategies[0]
+        summary: dict[Any, dict[Any, Any]] = self.summary.to_dict("index")
+        paired: dict[Any, dict[Any, Any]] = self.paired.to_dict("index")
+        draws = "independent draws" if m["independent"] else "common random numbers"
+        lines = [
+            f"{m['scenario']}: {len(self.strategies)} strategies, {m['paths']:,} paths, "
+            f"seed {m['seed']}, {draws}, "
+            f"{m['confidence']:.0%} intervals",
+            "",
+            "Per strategy (mean [5%, 95%] across paths)",
+        ]
+        w = max(len(s) for s in self.strategies) + 2
+        for metric in self.metrics:
+            unit = METRICS[metric][0]
+            lines.append(f"  {metric} ({unit})")
+            for s in self.strategies:
+                r = summary[(s, metric)]
+                lines.append(
+                    f"    {s:<{w}} {_num(r['mean']):>14}  [{_num(r['q05'])}, {_num(r['q95'])}]"
+                )
+        lines += ["", f"Paired per path vs {ref!r}: mean difference [CI], P(beats {ref}) [CI]"]
+        for s in self.strategies[1:]:
+            lines.append(f"  {s}")
+            for metric in self.metrics:
+                r = paired[(s, metric)]
+                lines.append(
+                    f"    {metric:<38} {_num(r['mean_diff']):>14} "
+                    f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]   "
+                    f"P={r['p_beats']:.2f} [{r['p_low']:.2f}, {r['p_high']:.2f}]"
+                )
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The paired table with the per-strategy means of both sides, flat (for CSV)."""
+        df = self.paired.reset_index()
+        ref = self.strategies[0]
+        df.insert(1, "reference", ref)
+        df["mean_reference"] = [self.summary.loc[(ref, m), "mean"] for m in df["metric"]]
+        df["mean_strategy"] = [
+            self.summary.loc[(s, m), "mean"]
+            for s, m in zip(df["strategy"], df["metric"], strict=True)
+        ]
+        return df
+
+    def to_csv(self, path: str | Path) -> None:
+        """Write :meth:`to_frame` as CSV."""
+        self.to_frame().to_csv(path, index=False)
+
+    def to_json(self) -> str:
+        """Metadata, per-strategy summary and paired table as JSON."""
+        doc = {
+            "metadata": self.metadata,
+            "summary": _records(self.summary.reset_index()),
+            "paired": _records(self.paired.reset_index()),
+        }
+        return json.dumps(doc, indent=2) + "\n"
+
+
+def compare(
+    scenario: Scenario | str | Path,
+    *,
+    paths: int | None = None,
+    seed: int | None = None,
+    metrics: Sequence[str] | None = None,
+    strategies: Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    set_args: Sequence[str] = (),
+    confidence: float = 0.95,
+    independent: bool = False,
+) -> Comparison:
+    """Run the scenario's strategies on common random numbers and compare them per path.
+
+    Parameters
+    ----------
+    scenario : Scenario, str or pathlib.Path
+        A scenario (or YAML file) with at least two ``strategies``.
+    paths, seed : int, optional
+        Monte Carlo paths and root seed (default: ``run.paths``, ``run.seed``).
+    metrics : sequence of str, optional
+        Keys of :data:`hashfleet.results.metrics.METRICS` (default :data:`DEFAULT_METRICS`).
+    strategies : sequence of str, optional
+        Names to run (default all, in the scenario's order; the first is the reference).
+    overrides, set_args
+        Applied to the base scenario of a file, after each strategy's own overrides.
+    confidence : float
+        Level of the intervals, in (0, 1).
+    independent : bool
+        Give strategy ``k`` the seed ``seed + k`` (unpaired draws; for comparison only).
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    InputError
+        Fewer than two strategies, unknown strategy or metric names, bad confidence.
+    """
+    from hashfleet.runner import simulate
+    from hashfleet.scenario import dump_resolved, load_scenario, load_scenario_text
+
+    if not 0.0 < confidence < 1.0:
+        raise InputError(f"confidence: expected a number in (0, 1), got {confidence}")
+    if isinstance(scenario, Scenario):
+        if overrides or set_args:
+            raise InputError("overrides apply when loading a file; pass a path, not a Scenario")
+        base = scenario
+    else:
+        base = load_scenario(scenario, overrides=overrides, set_args=set_args)
+    specs = {s.name: s for s in base.strategies}
+    names = list(strategies) if strategies else list(specs)
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        raise InputError(f"strategies: expected names among {list(specs)}, got {unknown}")
+    if len(names) < 2:
+        raise InputError(
+            f"strategies: expected at least two strategies to compare, got {len(names)} "
+            "(list them under `strategies:` in the scenario)"
+        )
+    chosen = list(metrics) if metrics else list(DEFAULT_METRICS)
+    bad = [m for m in chosen if m not in METRICS]
+    if bad:
+        raise InputError(f"metric: expected names among {list(METRICS)}, got {bad}")
+    root = seed if seed is not None else base.run.seed
+    n_paths = paths if paths is not None else base.run.paths
+    per_path: dict[str, pd.DataFrame] = {}
+    for k, name in enumerate(names):
+        spec = specs[name]
+        if isinstance(scenario, Scenario):
+            variant = load_scenario_text(
+                dump_resolved(base), name=f"<strategy {name}>", overrides=spec.set
+            )
+        else:
+            variant = load_scenario(
+                scenario, overrides={**(overrides or {}), **spec.set}, set_args=set_args
+            )
+        res = simulate(variant, paths=n_paths, seed=root + k if independent else root)
+        per_path[name] = path_metrics(res)
+    summary, paired = _tables(per_path, names, chosen, confidence)
+    meta = {
+        "scenario": base.name,
+        "strategies": names,
+        "paths": n_paths,
+        "seed": root,
+        "confidence": confidence,
+        "independent": independent,
+    }
+    return Comparison(names, chosen, per_path, summary, paired, meta)
+
+
+def _tables(
+    per_path: dict[str, pd.DataFrame], names: list[str], metrics: list[str], confidence: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    z = float(_norm_ppf(0.5 + confidence / 2.0))
+    rows = []
+    for s in names:
+        for m in metrics:
+            x = per_path[s][m].to_numpy()
+            q = np.quantile(x, [0.05, 0.5, 0.95])
+            rows.append(
+                {
+                    "strategy": s,
+                    "metric": m,
+                    "mean": float(np.mean(x)),
+                    "se": float(np.std(x, ddof=1) / math.sqrt(x.size)) if x.size > 1 else 0.0,
+                    "q05": float(q[0]),
+                    "q50": float(q[1]),
+                    "q95": float(q[2]),
+                }
+            )
+    summary = pd.DataFrame(rows).set_index(["strategy", "metric"])
+    ref = names[0]
+    prow = []
+    for s in names[1:]:
+        for m in metrics:
+            d = per_path[s][m].to_numpy() - per_path[ref][m].to_numpy()
+            n = d.size
+            mean = float(np.mean(d))
+            se = float(np.std(d, ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+            a = per_path[ref][m].to_numpy()
+            tie = np.abs(d) <= 1e-9 * (np.abs(a) + np.abs(a + d)) + 1e-12
+            better = ~tie & ((d > 0) if METRICS[m][2] else (d < 0))
+            p = float((np.sum(better) + 0.5 * np.sum(tie)) / n)
+            lo, hi = _wilson(p, n, z)
+            q = np.quantile(d, [0.05, 0.5, 0.95])
+            prow.append(
+                {
+                    "strategy": s,
+                    "metric": m,
+                    "mean_diff": mean,
+                    "se_diff": se,
+                    "ci_low": mean - z * se,
+                    "ci_high": mean + z * se,
+                    "q05_diff": float(q[0]),
+                    "q50_diff": float(q[1]),
+                    "q95_diff": float(q[2]),
+                    "p_beats": p,
+                    "p_low": lo,
+                    "p_high": hi,
+                    "n": n,
+                }
+            )
+    return summary, pd.DataFrame(prow).set_index(["strategy", "metric"])
+
+
+def _wilson(p: float, n: int, z: float) -> tuple[float, float]:
+    """Wilson score interval of a proportion."""
+    den = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _norm_ppf(p: float) -> float:
+    """Standard normal quantile (bisection on erf; no SciPy needed)."""
+    lo, hi = -10.0, 10.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if 0.5 * (1.0 + math.erf(mid / math.sqrt(2.0))) < p:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+def _num(x: float) -> str:
+    """Compact number: 1.23e9 -> '1,230.0m'; small values with 2 decimals."""
+    if not math.isfinite(x):
+        return "nan"
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:,.1f}m"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:,.3f}"
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for rec in df.to_dict(orient="records"):
+        out.append(
+            {
+                str(k): (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in rec.items()
+            }
+        )
+    return out
+
+
+class _CallableModule(types.ModuleType):
+    """``hashfleet.compare`` is both this module and the function: once the module is
+    imported, the package attribute ``hashfleet.compare`` is the module, so calling it
+    calls :func:`compare`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Comparison:
+        return compare(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
