@@ -153,16 +153,15 @@ class HourPrices:
         assert self.mu is not None
         s, mu = self.sigma, self.mu[:, None, :]
         bb = b[:, :, None]
+        # b ≤ 0 never runs (log of a tiny price: Φ = 0); b ≥ cap always runs (below)
+        zb = (np.log(np.clip(bb, 1e-300, self.cap)) - mu) * (1.0 / s)
+        prob = ndtr(zb)
+        pmean = ndtr(zb - s)
+        pmean *= np.exp(mu + 0.5 * s * s)
         capped = bb >= self.cap
-        with np.errstate(divide="ignore"):
-            lb = np.log(np.where(capped, self.cap, np.maximum(bb, 0.0)))
-        zb = (lb - mu) / s
-        scale = np.exp(mu + 0.5 * s * s)
-        pmean_b = scale * ndtr(zb - s)
-        prob_b = ndtr(zb)
-        # at or above the cap: always runs, pays E[min(X, cap)]
-        prob = np.where(capped, 1.0, prob_b)
-        pmean = np.where(capped, pmean_b + self.cap * (1.0 - prob_b), pmean_b)
+        if capped.any():  # at or above the cap: always runs, pays E[min(X, cap)]
+            pmean = np.where(capped, pmean + self.cap * (1.0 - prob), pmean)
+            prob = np.where(capped, 1.0, prob)
         return prob, pmean
 
     def mean(self) -> NDArray[np.float64]:
@@ -302,9 +301,9 @@ def site_day(
             thr, adder = b, 0.0
             gate = (b >= c.price_usd_per_mwh).astype(np.float64)[:, :, None]
         run0, pm0 = hours.below(thr)
-        if call is not None:
+        if call is not None and (thr > call).any():
             run, pm = hours.below(np.minimum(thr, call))
-        else:
+        else:  # no cohort would run above the call price: calls shed nothing
             run, pm = run0, pm0
         if gate is not None:
             run0, run, pm = run0 * gate, run * gate, pm * gate
@@ -388,12 +387,12 @@ class FleetPower:
     process: SpotPowerProcess | None
     start: dt.date
 
-    @property
+    @functools.cached_property
     def all_simple(self) -> bool:
         """Every site has a flat price and no hour-level programme (fast dispatch)."""
         return all(s.simple for s in self.sites)
 
-    @property
+    @functools.cached_property
     def flat_credits_usd_per_day(self) -> float:
         """Demand-response capacity payments of the simple sites (USD/day)."""
         return sum(
