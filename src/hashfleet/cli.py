@@ -215,6 +215,68 @@ def scenario_reference(out: Path | None) -> None:
 # ---------------------------------------------------------------------------------
 
 
+def _backend_options(fn: F) -> F:
+    """``--backend``, ``--workers``, ``--scheduler``, ``--block-paths``, ``--resume`` and
+    ``--keep-going``, passed as keyword arguments of those names."""
+    options = [
+        click.option(
+            "--backend",
+            type=click.Choice(["in-process", "processes", "dask"]),
+            default="in-process",
+            show_default=True,
+            help="Where the paths run: this process, local worker processes, or Dask.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            help="Worker processes (processes: [CPU count]; dask: LocalCluster size [2]).",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Running Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --backend dask); "
+            "the output directory must be on a file system the workers share.",
+        ),
+        click.option(
+            "--block-paths",
+            type=click.IntRange(min=1),
+            help="Paths per block task, a multiple of 250 [1000]; results do not depend on it.",
+        ),
+        click.option(
+            "--resume",
+            is_flag=True,
+            help="Keep the blocks an interrupted run into the same output finished.",
+        ),
+        click.option(
+            "--keep-going",
+            is_flag=True,
+            help="If a block fails, finish the others, then report every failure.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _uses_blocks(backend: dict[str, Any]) -> bool:
+    return (
+        backend["backend"] != "in-process"
+        or backend["block_paths"] is not None
+        or backend["resume"]
+        or backend["keep_going"]
+    )
+
+
+def _block_kwargs(backend: dict[str, Any], run_dir: Path, progress: bool) -> dict[str, Any]:
+    """Keyword arguments of :func:`hashfleet.simulate` for a block run."""
+
+    def report(outcome: Any) -> None:
+        state = f"done in {outcome.wall_time_s:.1f} s" if outcome.ok else "FAILED"
+        click.echo(f"{outcome.task.label}: {state}", err=True)
+
+    return dict(backend) | {"run_dir": run_dir, "on_block": report if progress else None}
+
+
 @cli.command()
 @file_argument
 @click.option("--paths", type=click.IntRange(min=1), help="Monte Carlo paths [run.paths].")
@@ -239,6 +301,7 @@ def scenario_reference(out: Path | None) -> None:
     default=None,
     help="Show a progress bar [on when standard error is a terminal].",
 )
+@_backend_options
 @set_option
 def run(
     file: Path,
@@ -249,6 +312,7 @@ def run(
     chunk_paths: int | None,
     progress: bool | None,
     set_args: Sequence[str],
+    **backend: Any,
 ) -> None:
     """Simulate scenario FILE and write its results to a directory.
 
@@ -256,11 +320,19 @@ def run(
     per_path.nc, events.nc (every retarget and halving), scenario.resolved.yaml
     and, with --store-paths, paths.nc. Every file is written atomically.
 
+    With --backend processes or dask, --block-paths, --resume or --keep-going, the
+    paths run as independent blocks that are written one by one to OUT/blocks/
+    (store.zarr holds every path's daily values); --resume then skips the blocks a
+    crashed or interrupted run finished. Results are identical on every backend.
+
     \b
     Examples:
       hashfleet run scenarios/baseline.yaml
       hashfleet run scenarios/baseline.yaml --paths 5000 --seed 7 --out results/b7
       hashfleet run my.yaml --set run.horizon_days=365 --store-paths
+      hashfleet run my.yaml --backend dask --workers 2 --out results/my
+      hashfleet run my.yaml --backend dask --scheduler tcp://10.0.0.5:8786 --out /shared/my
+      hashfleet run my.yaml --backend processes --out results/my --resume
     """
     from hashfleet.runner import simulate
     from hashfleet.scenario import load_scenario
@@ -281,7 +353,10 @@ def run(
         "store_paths": store_paths,
         "chunk_paths": chunk_paths,
     }
-    if progress:
+    if _uses_blocks(backend):
+        kwargs |= _block_kwargs(backend, out_dir / "blocks", progress)
+        res = simulate(sc, **kwargs)
+    elif progress:
         with click.progressbar(length=sc.run.horizon_days, label="days", file=sys.stderr) as bar:
             res = simulate(sc, progress=lambda done, total: bar.update(1), **kwargs)
     else:
@@ -289,6 +364,70 @@ def run(
     res.save(out_dir)
     click.echo(_run_report(res))
     click.echo(f"Results written to {out_dir}/")
+
+
+@cli.command()
+@file_argument
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output directory: sweep.parquet, sweep.csv and scenarios/<id>/.",
+)
+@click.option(
+    "--keep-blocks",
+    is_flag=True,
+    help="Keep each scenario's block store (every path's daily values) after it is summarised.",
+)
+@click.option("--progress/--no-progress", default=None, help="Report each finished block.")
+@_backend_options
+@set_option
+def sweep(
+    file: Path,
+    out: Path,
+    keep_blocks: bool,
+    progress: bool | None,
+    set_args: Sequence[str],
+    **backend: Any,
+) -> None:
+    """Run every scenario of the sweep: section of FILE and tabulate them.
+
+    The sweep: section lists values per dotted field path, as a cartesian grid: or
+    as zip: lists of equal length; a field that is itself a list is swept with a list
+    of lists. Writes OUT/sweep.parquet and OUT/sweep.csv (one row per scenario id:
+    status, parameters and per-path summary metrics) and each scenario's resolved
+    file and summary.json under OUT/scenarios/<id>/. Exits 1 if a block failed
+    (with --keep-going after finishing the rest).
+
+    \b
+    Examples:
+      hashfleet sweep scenarios/sweep-baseline.yaml --out results/sweep
+      hashfleet sweep scenarios/sweep-baseline.yaml --out results/sweep --backend dask --workers 2
+      hashfleet sweep my.yaml --out results/s --backend processes --resume --keep-going
+    """
+    from hashfleet.runner.jobs import BlocksFailedError
+    from hashfleet.runner.sweep import run_sweep
+
+    if progress is None:
+        progress = sys.stderr.isatty()
+    on_block = _block_kwargs(backend, out, progress)["on_block"]
+    res = run_sweep(
+        file,
+        out,
+        set_args=set_args,
+        keep_blocks=keep_blocks,
+        on_block=on_block,
+        **backend,
+    )
+    t = res.table
+    cols = ["scenario_id", "status", *res.parameters]
+    for c in ("total_production_btc_mean", "final_cash_usd_mean"):
+        if c in t.columns:
+            cols.append(c)
+    click.echo(t[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
+    click.echo(f"{len(t)} scenarios; table written to {out}/sweep.parquet and {out}/sweep.csv")
+    if res.failures:
+        raise BlocksFailedError(res.failures, total=len(res.failures))
 
 
 def _run_report(res: Any) -> str:

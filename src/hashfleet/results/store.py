@@ -162,12 +162,17 @@ class PathStore:
         nv = len(self.variables)
         mean = np.zeros((nv, self.n_days))
         quant = np.zeros((nv, len(q), self.n_days))
-        for first in range(0, self.n_days, WINDOW_DAYS):
-            last = min(first + WINDOW_DAYS, self.n_days)
+        # read as many whole day-chunks at once as fit in ~64 MB (fewer, larger reads)
+        windows = max(1, (64 * 2**20) // (8 * WINDOW_DAYS * max(1, n_paths)))
+        span = windows * WINDOW_DAYS
+        for first in range(0, self.n_days, span):
+            last = min(first + span, self.n_days)
             for i, v in enumerate(self.variables):
                 block = np.ascontiguousarray(self.read(v, n_paths, first, last).T)  # (k, n)
-                mean[i, first:last] = block.mean(axis=1)
-                quant[i, :, first:last] = np.quantile(block, q, axis=1)
+                for a in range(0, last - first, WINDOW_DAYS):
+                    b = min(a + WINDOW_DAYS, last - first)
+                    mean[i, first + a : first + b] = block[a:b].mean(axis=1)
+                    quant[i, :, first + a : first + b] = np.quantile(block[a:b], q, axis=1)
         return mean, quant
 
     def paths_array(self, n_paths: int) -> NDArray[np.float64]:

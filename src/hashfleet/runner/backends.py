@@ -11,7 +11,8 @@ disk and are kept.
 =================  ==========================================================================
 ``in-process``     one block after another in this process
 ``processes``      a :class:`concurrent.futures.ProcessPoolExecutor` of ``workers`` processes
-                   (``forkserver`` start method on POSIX, ``spawn`` elsewhere)
+                   (forked from a ``forkserver`` that has imported hashfleet, on POSIX;
+                   ``spawn`` elsewhere)
 ``dask``           Dask distributed: ``scheduler="tcp://HOST:PORT"`` connects to a running
                    cluster (SLURM, Kubernetes, ...); otherwise a ``LocalCluster`` of
                    ``workers`` worker processes, one thread each, is started and closed
@@ -121,10 +122,14 @@ class ProcessBackend(Backend):
         import multiprocessing as mp
         from concurrent.futures.process import BrokenProcessPool
 
-        method = "forkserver" if sys.platform != "win32" else "spawn"
-        pool = ProcessPoolExecutor(
-            max_workers=min(self.workers, len(tasks)), mp_context=mp.get_context(method)
-        )
+        if sys.platform == "win32":
+            ctx = mp.get_context("spawn")
+        else:
+            # The fork server imports hashfleet once; each worker is forked from it ready to
+            # run (fork from this process is unsafe: Zarr and Dask run threads here).
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(["hashfleet.runner.blocks"])
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=ctx)
         try:
             pending: set[Future[BlockOutcome]] = {pool.submit(run_block, t) for t in tasks}
             while pending:

@@ -55,6 +55,7 @@ __all__ = [
     "Scenario",
     "ScenarioPath",
     "SiteSpec",
+    "SweepSpec",
     "StrategySpec",
 ]
 
@@ -1016,6 +1017,51 @@ class FinanceSpec(Spec):
     )
 
 
+# ------------------------------------------------------------------------- sweep
+
+
+class SweepSpec(Spec):
+    """Scenarios to run from one file: a cartesian ``grid`` or a ``zip`` of equal-length lists.
+
+    Keys are dotted field paths (``market.btc_price.volatility_per_year``,
+    ``fleet.cohorts[0].units``); each value is the **list of values** to try, one per
+    scenario.  A field whose value is itself a list is swept with a list of lists
+    (``run.outputs.quantiles: [[0.05, 0.95], [0.1, 0.9]]``), so a list never becomes a sweep
+    by accident.  Every scenario keeps the file's seed (common random numbers).
+    """
+
+    grid: dict[str, list[Any]] | None = _f(
+        None,
+        description="Cartesian product: every combination of the listed values "
+        "(dotted path -> list of values).",
+    )
+    zip: dict[str, list[Any]] | None = _f(
+        None,
+        description="Zipped lists of equal length: the i-th scenario takes the i-th value "
+        "of every list (dotted path -> list of values).",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SweepSpec:
+        if (self.grid is None) == (self.zip is None):
+            raise ValueError("expected exactly one of grid (cartesian) or zip (paired lists)")
+        kind = "grid" if self.grid is not None else "zip"
+        table = self.grid if self.grid is not None else self.zip
+        assert table is not None
+        if not table:
+            raise ValueError(f"{kind}: expected at least one dotted path")
+        for key, values in table.items():
+            if key.split(".")[0].split("[")[0] in ("sweep", "schema_version"):
+                raise ValueError(f"{kind}[{key!r}]: cannot sweep {key}")
+            if not values:
+                raise ValueError(f"{kind}[{key!r}]: expected a non-empty list of values")
+        if kind == "zip":
+            lengths = {k: len(v) for k, v in table.items()}
+            if len(set(lengths.values())) > 1:
+                raise ValueError(f"zip: expected lists of equal length, got lengths {lengths}")
+        return self
+
+
 # ---------------------------------------------------------------------- scenario
 
 
@@ -1030,6 +1076,11 @@ class Scenario(Spec):
     market: MarketSpec = _f(MarketSpec(), description="Markets.")
     fleet: FleetSpec = _f(FleetSpec(), description="The company's fleet.")
     company: CompanySpec = _f(CompanySpec(), description="The company.")
+    sweep: SweepSpec | None = _f(
+        None,
+        description="Scenarios to run with `hashfleet sweep` (grid or zip over dotted paths); "
+        "ignored by `hashfleet run`.",
+    )
     asic_market: AsicMarketSpec = _f(AsicMarketSpec(), description="New and used ASIC prices.")
     orders: list[OrderSpec] = _f([], description="Purchase orders of new machines.")
     opex: OpexSpec = _f(OpexSpec(), description="Variable operating costs.")
