@@ -6,7 +6,7 @@ Usage::
     .venv/bin/python -m benchmarks.run small standard   # some workloads -> results/partial.*
     .venv/bin/python -m benchmarks.run --scaling        # the scaling series only
     .venv/bin/python -m benchmarks.run --peers          # the naive peers and the ratio only
-    .venv/bin/python -m benchmarks.run --profile standard   # cProfile -> results/profile-*.txt
+    .venv/bin/python -m benchmarks.run --profile profile-standard  # -> results/profile-*.txt
 
 Every workload and every peer measurement runs in a fresh subprocess, so its peak RSS is its
 own.  Figures (see ``benchmarks/README.md``): wall time, path-days/s, cohort-days/s, peak RSS,
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     everything = not (args.workloads or args.scaling or args.peers)
     names: list[str] = list(args.workloads)
     if everything:
-        names = ["small", "standard", "long"]
+        names = ["small", "standard", "long", "standard-features"]
     if args.peers and "standard" not in names:
         names.append("standard")
     if everything or args.scaling:
@@ -322,8 +322,12 @@ def markdown(record: dict[str, Any]) -> str:
             f"{r['retargets_per_path']:.1f} | {r['halvings_per_path']:.2f} | "
             f"{r['blocks_per_path']:,.0f} | {r['load_1m']} |"
         )
-    feats = {tuple(r.get("features", ())) for r in record["rows"] if r.get("kind") == "engine"}
-    lines += ["", f"Features switched on in the engine workloads: {sorted(feats)}.", ""]
+    lines.append("")
+    for r in record["rows"]:
+        if r.get("features"):
+            lines.append(f"{r['workload']} switches on: " + "; ".join(r["features"]) + ".")
+    lines.append("Every other engine row runs the base model (the model the peers simulate).")
+    lines.append("")
     for axis, e in record.get("linearity", {}).items():
         line = (
             f"Scaling in {axis} ({' → '.join(e['points'])}): µs per path-day "
