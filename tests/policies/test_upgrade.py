@@ -256,3 +256,26 @@ def test_custom_policy_errors() -> None:
     d["policies"] = {"custom": [{"target": f"{__name__}:EveryTenDaysSell", "params": {"bad": 1}}]}
     with pytest.raises(InputError, match=r"policies\.custom\[0\]\.params"):
         compile_scenario(Scenario.model_validate(d))
+
+
+def test_policies_and_prices_do_not_depend_on_chunking() -> None:
+    """Random release delays, secondary-price noise and per-path policy purchases: one
+    chunk of 500 paths and two chunks of 250 give identical paths."""
+    from hashfleet.runner import simulate
+
+    d = copy.deepcopy(BASE)
+    d["run"].update(paths=500, horizon_days=70, outputs={"store_paths": True})
+    d["market"]["btc_price"]["volatility_per_year"] = 0.8
+    d["network"]["blocks"] = "poisson"
+    d["asic_market"].update(noise_sigma=0.1)
+    d["asic_market"]["frontier"]["release_delay_max_days"] = 20
+    d["policies"] = {
+        "upgrade": {"kind": "refresh_frontier", "every_months": 1, "budget_usd": 300_000}
+    }
+    sc = Scenario.model_validate(d)
+    one = simulate(sc)
+    two = simulate(sc, chunk_paths=250)
+    assert one.paths is not None and two.paths is not None
+    assert one.paths["capex_usd"].values.sum() > 0
+    for v in one.paths.data_vars:
+        assert np.array_equal(one.paths[v].values, two.paths[v].values), v
