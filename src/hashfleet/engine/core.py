@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 from hashfleet.engine.model import CompiledScenario
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS, BlockRNG
 from hashfleet.fleet.operations import Dispatch, FleetState, dispatch
+from hashfleet.market.power import spot_output
 from hashfleet.network.blocks import (
     SECONDS_PER_DAY,
     EventLog,
@@ -327,6 +328,7 @@ class ChunkEngine:
     def _declare_power(self) -> None:
         """Declare the grid-programme flows and shed energy if a site takes part."""
         power = self.model.fleet.power
+        self._spot_sites: tuple[int, ...] = ()
         if power is None:
             return
         names = []
@@ -339,6 +341,10 @@ class ChunkEngine:
             names.append("cp_charge_usd")
         for name in names:
             self.declare(name, "USD", PROGRAMME_FLOWS[name], total=True)
+        self._spot_sites = power.process.sites if power.process is not None else ()
+        for i in self._spot_sites:
+            site = self.model.fleet.site_names[i]
+            self.declare(f"spot_usd_per_mwh_site{i}", "USD/MWh", f"Spot daily level at {site}")
 
     def _step_dispatch(self, day: int) -> None:
         t = self.today
@@ -425,6 +431,8 @@ class ChunkEngine:
         v["fleet_j_per_th"] = np.divide(it_mw * 1e6, running, out=zero, where=running > 0)
         if disp.shed_mwh is not None and "dr_shed_mwh" in self.variables:
             v["dr_shed_mwh"] = disp.shed_mwh
+        for i in self._spot_sites:
+            v[f"spot_usd_per_mwh_site{i}"] = self.today[spot_output(i)]
 
     def _step_settle(self, day: int) -> None:
         for name, usd in self._inflows.items():
