@@ -63,9 +63,9 @@ def run_workload(name: str) -> dict[str, Any]:
     w = WORKLOADS[name]
     sc = w.scenario()
     load = os.getloadavg()[0]
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     res = simulate(sc)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     pp = res.per_path
     path_days = w.paths * w.days
     return {
@@ -76,7 +76,9 @@ def run_workload(name: str) -> dict[str, Any]:
         "cohorts": w.cohorts,
         "features": list(w.features()),
         "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
         "path_days_per_s": round(path_days / wall),
+        "path_days_per_cpu_s": round(path_days / cpu),
         "cohort_days_per_s": round(path_days * w.cohorts / wall),
         "peak_rss_mb": _rss_mb(),
         "retargets_per_path": float(pp["retargets"].mean()),
@@ -96,9 +98,9 @@ def run_peer(name: str) -> dict[str, Any]:
     model = PeerModel.from_scenario(w.scenario(features=False))
     fn = simulate_per_block if peer == "per_block" else simulate_per_day
     load = os.getloadavg()[0]
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     out = fn(model, n, seed=1)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     path_days = n * w.days
     return {
         "workload": name,
@@ -108,7 +110,9 @@ def run_peer(name: str) -> dict[str, Any]:
         "days": w.days,
         "cohorts": w.cohorts,
         "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
         "path_days_per_s": round(path_days / wall, 1),
+        "path_days_per_cpu_s": round(path_days / cpu, 1),
         "cohort_days_per_s": round(path_days * w.cohorts / wall),
         "peak_rss_mb": _rss_mb(),
         "retargets_per_path": float(np.mean([o.retargets for o in out])),
@@ -221,7 +225,10 @@ def ratios(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, (peer, workload, _) in PEER_RUNS.items():
         if name in rows and workload in rows and "path_days_per_s" in rows[name]:
-            out[peer] = round(rows[workload]["path_days_per_s"] / rows[name]["path_days_per_s"], 1)
+            e, p = rows[workload], rows[name]
+            out[peer] = round(e["path_days_per_s"] / p["path_days_per_s"], 1)
+            if "path_days_per_cpu_s" in e and "path_days_per_cpu_s" in p:
+                out[f"{peer}_cpu"] = round(e["path_days_per_cpu_s"] / p["path_days_per_cpu_s"], 1)
     return out
 
 
@@ -307,17 +314,19 @@ def markdown(record: dict[str, Any]) -> str:
         f"{m['cores']} cores ({m['cpu']}); load average at start {m['load_avg_start']}, "
         f"at end {m.get('load_avg_end')}",
         "",
-        "| run | kind | paths | days | cohorts | wall s | path-days/s | cohort-days/s "
-        "| peak RSS MB | retargets/path | halvings/path | blocks/path | load 1m |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | kind | paths | days | cohorts | wall s | CPU s | path-days/s "
+        "| path-days/CPU-s | cohort-days/s | peak RSS MB | retargets/path | halvings/path "
+        "| blocks/path | load 1m |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in record["rows"]:
         if "error" in r:
-            lines.append(f"| {r['workload']} | error: {r['error']} |" + " |" * 11)
+            lines.append(f"| {r['workload']} | error: {r['error']} |" + " |" * 13)
             continue
         lines.append(
             f"| {r['workload']} | {r['kind']} | {r['paths']:,} | {r['days']:,} | "
-            f"{r['cohorts']} | {r['wall_s']:.1f} | {r['path_days_per_s']:,.0f} | "
+            f"{r['cohorts']} | {r['wall_s']:.1f} | {r.get('cpu_s', float('nan')):.1f} | "
+            f"{r['path_days_per_s']:,.0f} | {r.get('path_days_per_cpu_s', float('nan')):,.0f} | "
             f"{r['cohort_days_per_s']:,} | {r['peak_rss_mb']:,.0f} | "
             f"{r['retargets_per_path']:.1f} | {r['halvings_per_path']:.2f} | "
             f"{r['blocks_per_path']:,.0f} | {r['load_1m']} |"
@@ -341,8 +350,13 @@ def markdown(record: dict[str, Any]) -> str:
         lines.append(line + ".")
     if record.get("linearity"):
         lines.append("")
-    for peer, ratio in record.get("ratio_engine_over_peer", {}).items():
-        lines.append(f"Engine (standard) over the {peer} SimPy peer: {ratio:,}× path-days/s.")
+    rat = record.get("ratio_engine_over_peer", {})
+    for peer in ("per_block", "per_day"):
+        if peer in rat:
+            line = f"Engine (standard) over the {peer} SimPy peer: {rat[peer]:,}× path-days/s"
+            if f"{peer}_cpu" in rat:
+                line += f" ({rat[peer + '_cpu']:,}× per CPU-second)"
+            lines.append(line + ".")
     lines += [
         "",
         f"NumPy fused multiply-add over 10,000 × 40 float64: "
