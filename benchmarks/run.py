@@ -51,6 +51,15 @@ SERIES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Suffix of a workload run with the BLAS library's default thread count.
+BLAS_DEFAULT = "+blas-default"
+
+#: Environment of the measurement subprocesses: one BLAS thread.  The engine's matrix
+#: products are tall and skinny ((paths × cohorts) @ (cohorts × a few)); BLAS threads only add
+#: synchronisation, which on a busy 2-core machine made the standard workload 2.5× slower.
+ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def _rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -60,7 +69,7 @@ def run_workload(name: str) -> dict[str, Any]:
     from benchmarks.configurations import WORKLOADS
     from hashfleet.runner import simulate
 
-    w = WORKLOADS[name]
+    w = WORKLOADS[name.removesuffix(BLAS_DEFAULT)]
     sc = w.scenario()
     load = os.getloadavg()[0]
     c0, t0 = time.process_time(), time.perf_counter()
@@ -75,6 +84,7 @@ def run_workload(name: str) -> dict[str, Any]:
         "days": w.days,
         "cohorts": w.cohorts,
         "features": list(w.features()),
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),
         "path_days_per_s": round(path_days / wall),
@@ -178,11 +188,18 @@ def machine() -> dict[str, Any]:
 
 
 def _subprocess(name: str) -> dict[str, Any]:
+    env = dict(os.environ)
+    if name.endswith(BLAS_DEFAULT):
+        for k in ONE_THREAD:
+            env.pop(k, None)
+    else:
+        env.update(ONE_THREAD)
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--one", name],
         cwd=HERE.parent,
         capture_output=True,
         text=True,
+        env=env,
     )
     if proc.returncode:
         sys.stderr.write(proc.stderr)
@@ -246,13 +263,17 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(row))
         return 0
     if args.profile:
+        if os.environ.get("OPENBLAS_NUM_THREADS") != "1":  # profile as the benchmarks run
+            env = dict(os.environ) | ONE_THREAD
+            argv_ = [sys.executable, "-m", "benchmarks.run", "--profile", args.profile]
+            return subprocess.run(argv_, cwd=HERE.parent, env=env).returncode
         return profile(args.profile)
     from benchmarks.configurations import WORKLOADS
 
     everything = not (args.workloads or args.scaling or args.peers)
     names: list[str] = list(args.workloads)
     if everything:
-        names = ["small", "standard", "long", "standard-features"]
+        names = ["small", "standard", "long", "standard-features", "standard" + BLAS_DEFAULT]
     if args.peers and "standard" not in names:
         names.append("standard")
     if everything or args.scaling:
@@ -336,6 +357,9 @@ def markdown(record: dict[str, Any]) -> str:
         if r.get("features"):
             lines.append(f"{r['workload']} switches on: " + "; ".join(r["features"]) + ".")
     lines.append("Every other engine row runs the base model (the model the peers simulate).")
+    lines.append(
+        f"Every run uses one BLAS thread except `{BLAS_DEFAULT}` rows (the library default)."
+    )
     lines.append("")
     for axis, e in record.get("linearity", {}).items():
         line = (
