@@ -211,3 +211,22 @@ def test_engine_irr_is_the_irr_of_monthly_aggregated_flows() -> None:
     t = np.arange(monthly.shape[1]) / 12
     resid = (monthly * (1 + r[:, None]) ** (-t)).sum(axis=1)
     assert resid == pytest.approx(0, abs=1e-6 * np.abs(monthly).sum(axis=1).max())
+
+
+def test_strategy_values_replace_whole_sections() -> None:
+    """A strategy's mapping replaces the base value (no leftover fields of another policy
+    kind); a bad path is an InputError naming the strategy."""
+    from hashfleet.compare import strategy_scenario
+
+    d = copy.deepcopy(BASE)
+    d["policies"] = {"upgrade": {"kind": "refresh_frontier", "budget_usd": 1e6}}
+    d["strategies"][1]["set"]["fleet.cohorts[0].units"] = 10
+    sc = Scenario.model_validate(d)
+    hold = strategy_scenario(sc, "hold")
+    assert hold.policies.upgrade.kind == "hold"
+    dip = strategy_scenario(sc, "dip")
+    assert dip.policies.upgrade.kind == "buy_dip" and dip.fleet.cohorts[0].units == 10
+    assert dip.run == sc.run and dip.market == sc.market
+    d["strategies"][0]["set"] = {"fleet.cohorts[5].units": 1}
+    with pytest.raises(InputError, match=r"strategies\[hold\]\.set\.fleet\.cohorts\[5\]"):
+        strategy_scenario(Scenario.model_validate(d), "hold")

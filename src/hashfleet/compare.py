@@ -1,7 +1,8 @@
 """Compare strategies under common random numbers.
 
 A scenario lists ``strategies``: each is a name and a set of overrides of the base scenario
-(usually its ``policies``).  :func:`compare` runs every strategy with the **same seed**.
+(usually its ``policies``); each value replaces the whole value at its dotted path
+(:func:`strategy_scenario`).  :func:`compare` runs every strategy with the **same seed**.
 Random streams are keyed by (seed, stream block, purpose), so the BTC price, fees, network
 hashrate and block luck of path *i* are the same under every strategy as long as the
 strategies draw them the same way; a strategy's own decisions use their own purposes
@@ -41,7 +42,7 @@ from hashfleet.errors import InputError
 from hashfleet.results.metrics import METRICS, path_metrics
 from hashfleet.scenario.schema import Scenario
 
-__all__ = ["DEFAULT_METRICS", "Comparison", "compare"]
+__all__ = ["DEFAULT_METRICS", "Comparison", "compare", "strategy_scenario"]
 
 #: Metrics reported when none are named.
 DEFAULT_METRICS: tuple[str, ...] = (
@@ -182,7 +183,7 @@ def compare(
         Fewer than two strategies, unknown strategy or metric names, bad confidence.
     """
     from hashfleet.runner import simulate
-    from hashfleet.scenario import dump_resolved, load_scenario, load_scenario_text
+    from hashfleet.scenario import load_scenario
 
     if not 0.0 < confidence < 1.0:
         raise InputError(f"confidence: expected a number in (0, 1), got {confidence}")
@@ -210,15 +211,7 @@ def compare(
     n_paths = paths if paths is not None else base.run.paths
     per_path: dict[str, pd.DataFrame] = {}
     for k, name in enumerate(names):
-        spec = specs[name]
-        if isinstance(scenario, Scenario):
-            variant = load_scenario_text(
-                dump_resolved(base), name=f"<strategy {name}>", overrides=spec.set
-            )
-        else:
-            variant = load_scenario(
-                scenario, overrides={**(overrides or {}), **spec.set}, set_args=set_args
-            )
+        variant = strategy_scenario(base, name)
         res = simulate(variant, paths=n_paths, seed=root + k if independent else root)
         per_path[name] = path_metrics(res)
     summary, paired = _tables(per_path, names, chosen, confidence)
@@ -231,6 +224,46 @@ def compare(
         "independent": independent,
     }
     return Comparison(names, chosen, per_path, summary, paired, meta)
+
+
+def strategy_scenario(base: Scenario, name: str) -> Scenario:
+    """The scenario of strategy ``name``: ``base`` with the strategy's values **replacing**
+    the values at their dotted paths (a mapping replaces the whole section, it is not merged:
+    ``policies.upgrade: {kind: hold}`` drops the base policy's other fields).
+
+    Raises
+    ------
+    InputError
+        Unknown strategy or a path that does not exist in the resolved scenario.
+    ScenarioError
+        If the result is not a valid scenario.
+    """
+    import yaml
+
+    from hashfleet.scenario import dump_resolved, load_scenario_text, parse_field_path
+
+    specs = {s.name: s for s in base.strategies}
+    if name not in specs:
+        raise InputError(f"strategies: expected a name among {list(specs)}, got {name!r}")
+    data = yaml.safe_load(dump_resolved(base))
+    for path, value in specs[name].set.items():
+        where = f"strategies[{name}].set.{path}"
+        try:
+            keys = parse_field_path(path)
+        except ValueError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        node: Any = data
+        try:
+            for key in keys[:-1]:
+                node = node[key]
+            node[keys[-1]] = value  # a new key in a mapping is checked by validation
+        except (KeyError, IndexError, TypeError):
+            raise InputError(
+                f"{where}: expected a field path of the scenario, got {path!r}"
+            ) from None
+    return load_scenario_text(
+        yaml.safe_dump(data, sort_keys=False, allow_unicode=True), name=f"<strategy {name}>"
+    )
 
 
 def _tables(
