@@ -124,3 +124,20 @@ def test_secondary_noise_is_mean_one() -> None:
     r = np.concatenate(ratios)
     assert r.mean() == pytest.approx(1.0, abs=4 * 0.2 / np.sqrt(r.size))
     assert np.log(r).std() == pytest.approx(0.2, rel=0.05)
+
+
+def test_frontier_of_a_catalogue_of_future_models() -> None:
+    """No model released by the start: generation 0 is the earliest released one (no error,
+    so such catalogues stay valid when no policy buys)."""
+    from hashfleet.fleet.catalogue import Catalogue
+    from hashfleet.scenario.schema import MinerModelSpec
+
+    cat = Catalogue(
+        {
+            n: MinerModelSpec(name=n, hashrate_th_s=100, power_w=w, release_date=dt.date(y, 1, 1))
+            for n, w, y in (("Late", 1000, 2031), ("Early", 2000, 2030))
+        }
+    )
+    fr = build_frontier(AsicMarketSpec(), cat, dt.date(2026, 1, 1))
+    assert fr.names == ("Early",)
+    assert fr.efficiency_j_per_th[0] == 20.0

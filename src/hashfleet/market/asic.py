@@ -32,7 +32,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from hashfleet.errors import InputError
 from hashfleet.fleet.catalogue import Catalogue
 from hashfleet.scenario.schema import AsicMarketSpec, MinerModelSpec
 
@@ -93,20 +92,15 @@ class Frontier:
 def build_frontier(spec: AsicMarketSpec, catalogue: Catalogue, start: dt.date) -> Frontier:
     """The frontier of a run: the best model at ``start`` and the future generations.
 
-    Raises
-    ------
-    InputError
-        If no catalogue model is released by ``start`` and no base efficiency is given.
+    Generation 0 is the most efficient model released by ``start`` (with a catalogue of
+    future models only, the earliest released one).
     """
     fs = spec.frontier
     released = [
         m for m in catalogue.models.values() if m.release_date is None or m.release_date <= start
     ]
-    if not released:
-        raise InputError(
-            "asic_market.frontier: expected a catalogue model released by the start date "
-            f"{start.isoformat()}, got none"
-        )
+    if not released:  # a catalogue of future models only: its earliest release is the base
+        released = [min(catalogue.models.values(), key=lambda m: m.release_date or start)]
     best = min(released, key=lambda m: m.power_w / m.hashrate_th_s)
     e0 = fs.base_efficiency_j_per_th or best.power_w / best.hashrate_th_s
     g = np.arange(1, fs.generations + 1)
