@@ -238,8 +238,9 @@ class ReplaceUnprofitable:
     """Sell a column once it has been unprofitable ``days`` days in a row; replace it.
 
     Unprofitable: the day's expected payout per TH after pool fee is below the column's
-    power cost per TH (PUE included).  The counter is updated every day; sales happen every
-    ``review_every_days``.  With ``replace``, the freed power is refilled with ``model`` units
+    power cost per TH at its site's flat price (PUE included; sites priced by an index have
+    no flat price and are never judged unprofitable by this policy).  The counter is updated
+    every day; sales happen every ``review_every_days``.  With ``replace``, the freed power is refilled with ``model`` units
     (ordered new, within ``budget_usd`` per review).
     """
 
@@ -260,7 +261,10 @@ class ReplaceUnprofitable:
         if self.streak is None:
             self.streak = np.zeros_like(f.installed_units)
         payout = desk.hashprice_usd_per_th_day * (1.0 - engine.pool_fee)
-        losing = payout[:, None] < fleet.power_cost_usd_per_th_day[None, :]
+        # power cost per TH/day at flat prices (modes and degradation included when the
+        # fleet state carries them); NaN at sites without a flat price: never "losing"
+        cost = getattr(f, "breakeven", fleet.power_cost_usd_per_th_day)
+        losing = payout[:, None] < cost
         self.streak = np.where(losing & (f.installed_units > 0), self.streak + 1, 0.0)
         if day % s.review_every_days:
             return
