@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hashfleet.fleet.catalogue import load_catalogue
+from hashfleet.fleet.machines import choose_best_modes
 from hashfleet.fleet.operations import FleetState, compile_fleet, dispatch
 from hashfleet.market.power import HOURS, spot_output
 from hashfleet.runner import simulate
@@ -64,7 +65,7 @@ def fleets(draw: Any) -> tuple[dict[str, Any], int]:
             "model": draw(st.sampled_from(["A", "B", "C"])),
             "site": f"S{draw(st.integers(0, n_sites - 1))}",
             "units": draw(st.integers(1, 20_000)),
-            "mode": draw(st.sampled_from(["stock", "underclock", "overclock"])),
+            "mode": draw(st.sampled_from(["stock", "underclock", "overclock", "best"])),
         }
         for _ in range(draw(st.integers(1, 6)))
     ]
@@ -99,6 +100,9 @@ def test_site_power_never_exceeds_capacity_in_any_hour(spec_n: Any, seed: int) -
         hours = level[:, None] * np.exp(rng.normal(0, 1.0, (n_paths, HOURS)))
         for h in range(HOURS):
             today[spot_output(s, h)] = np.minimum(hours[:, h], 5000.0)
+    if fleet.mode_options:
+        assert fleet.power is not None
+        choose_best_modes(state, revenue, fleet.power.day_price(today, n_paths))
     d = dispatch(state, revenue, today, day=0)
     cap = fleet.site_capacity_mw
     assert np.all(d.site_power_mw <= cap[None, :] * (1 + 1e-12) + 1e-12)
@@ -189,6 +193,29 @@ def test_metrics_when_power_is_too_dear() -> None:
     assert np.allclose(p["final_uptime"], 0.0)
     assert np.allclose(p["final_curtailed_hours"], 24.0)
     assert np.allclose(p["total_energy_mwh"], 0.0)
+
+
+def test_best_mode_follows_the_power_price() -> None:
+    """``mode: best`` picks, per path and day, the mode with the highest margin per unit:
+    overclock when power is nearly free (5 USD/MWh), underclock when it is dear but still
+    worth running (80 USD/MWh at a hashprice near 0.047 USD/TH/day: underclock beats stock
+    above ~1,400 × revenue and runs below ~2,700 × revenue).  J/TH shows the choice; a
+    path whose revenue fell below every mode's cost is idle (J/TH 0)."""
+    best = {"fleet": {"cohorts": [{"model": "A", "site": "S", "units": 5000, "mode": "best"}]}}
+    cheap = run_with(best, price=5)
+    np.testing.assert_allclose(cheap.per_path["final_fleet_j_per_th"], 3500 * 1.32 / (200 * 1.15))
+    dear = run_with(best, price=80)
+    jpt, up = dear.per_path["final_fleet_j_per_th"].values, dear.per_path["final_uptime"].values
+    under = 3500 * 0.68 / (200 * 0.8)
+    assert np.all(np.isclose(jpt, under) | (jpt == 0)) and np.isclose(jpt, under).mean() > 0.9
+    assert np.all(np.isclose(up, 0.8) | (up == 0))  # underclock hashes 0.8 of installed
+
+
+def run_with(changes: dict[str, Any], price: float) -> Any:
+    d = copy.deepcopy(BASE)
+    d["fleet"].update(changes["fleet"])
+    d["fleet"]["sites"][0]["power"] = {"price_usd_per_mwh": price}
+    return simulate(Scenario.model_validate(d))
 
 
 def test_unknown_mode_is_a_clear_error() -> None:

@@ -20,8 +20,9 @@ stage  name        what it does
                    built in: from the exogenous path; components may replace it
 18     machines    (component, if cohorts have failures/degradation/DOA): repairs back,
                    new failures, spares, degradation (``fleet.machines``)
-20     dispatch    which cohorts run, hour by hour where power prices vary (profitability,
-                   contracts, grid programmes, site limits); network H
+20     dispatch    ``mode: best`` cohorts pick their mode; which cohorts run, hour by hour
+                   where power prices vary (profitability, contracts, grid programmes,
+                   site limits); network H
 30     network     exact block production, retargets and halvings
 40     production  production, revenue, power cost, programme credits and charges
                    (booked), fixed opex; uptime, curtailed hours, fleet J/TH
@@ -45,6 +46,7 @@ from numpy.typing import NDArray
 
 from hashfleet.engine.model import CompiledScenario
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS, BlockRNG
+from hashfleet.fleet.machines import choose_best_modes
 from hashfleet.fleet.operations import Dispatch, FleetState, dispatch
 from hashfleet.market.power import spot_output
 from hashfleet.network.blocks import (
@@ -353,6 +355,9 @@ class ChunkEngine:
         hashprice = hashprice_usd_per_ph_day(t["btc_price_usd"], st.difficulty, reward_next)
         t["expected_hashprice_usd_per_ph_day"] = hashprice
         revenue_per_th = hashprice / 1000.0 * (1.0 - self.pool_fee)
+        fleet = self.model.fleet
+        if fleet.mode_options and fleet.power is not None:
+            choose_best_modes(self.fleet, revenue_per_th, fleet.power.day_price(t, self.n_paths))
         d = dispatch(self.fleet, revenue_per_th, t, day)
         t["fleet_hs"] = d.running_th_s * 1e12
         t["network_hs"] = t["rest_hashrate_hs"] + t["fleet_hs"]

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from hashfleet.fleet.operations import FleetArrays
+from hashfleet.fleet.operations import FleetArrays, FleetState
 from hashfleet.scenario.schema import FailureSpec
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MachinesComponent",
     "build_machines",
+    "choose_best_modes",
     "cumulative_hazard",
     "daily_failure_probability",
 ]
@@ -65,6 +66,40 @@ def daily_failure_probability(
     """Probability that a unit working at age ``a`` (days) fails before age ``a + 1``."""
     a = np.asarray(age_days, dtype=np.float64)
     return -np.expm1(-(cumulative_hazard(spec, a + 1.0) - cumulative_hazard(spec, a)))
+
+
+def choose_best_modes(
+    state: FleetState,
+    revenue_usd_per_th_day: NDArray[np.float64],
+    site_price_usd_per_mwh: NDArray[np.float64],
+) -> None:
+    """Set each ``mode: best`` cohort's mode, per path, to the one with the highest margin.
+
+    The margin of one unit in mode ``m`` is ``revenue × TH/s_m − price × 24 h × MW_m`` at the
+    site's average marginal price of the day (PUE included, degradation applied to TH/s).
+    Site capacity is not part of the choice (it still limits what runs).
+
+    Parameters
+    ----------
+    state : FleetState
+    revenue_usd_per_th_day : ndarray, shape (n_paths,)
+        Expected payout of 1 TH/s for the day after pool fee.
+    site_price_usd_per_mwh : ndarray, shape (n_paths, n_sites)
+    """
+    fleet = state.fleet
+    n_paths = revenue_usd_per_th_day.shape[0]
+    th = np.ones((n_paths, fleet.n_cohorts))
+    w = np.ones((n_paths, fleet.n_cohorts))
+    unit_th = fleet.unit_hashrate_th_s * state.hashrate_factor
+    for c, th_s, w_s in fleet.mode_options:
+        price = site_price_usd_per_mwh[:, fleet.site[c]]
+        margin = (
+            revenue_usd_per_th_day[:, None] * (unit_th[c] * th_s)[None, :]
+            - (price * 24.0)[:, None] * (fleet.unit_mw[c] * w_s)[None, :]
+        )  # (n_paths, n_modes)
+        best = np.argmax(margin, axis=1)
+        th[:, c], w[:, c] = th_s[best], w_s[best]
+    state.set_modes(th, w)
 
 
 def build_machines(fleet: FleetArrays) -> list[MachinesComponent]:

@@ -22,7 +22,9 @@ bounds every hour's load by the capacity.  Fleets of flat-price sites keep the d
 
 Failed units (``FleetState.down_units``) do not hash and do not count against the limit;
 hashrate degradation scales each cohort's TH/s per MW (``FleetState.hashrate_factor``).
-Operating modes are static per cohort and applied when compiling (hashrate and power scaled).
+Operating modes are applied when compiling (hashrate and power scaled); a cohort with
+``mode: best`` is compiled at stock and gets per-path scales each day
+(:meth:`FleetState.set_modes`, chosen by :func:`hashfleet.fleet.machines.choose_best_modes`).
 
 Arrays: static cohort properties are ``(n_cohorts,)``; per-path state is
 ``(n_paths, n_cohorts)``.  No loop over paths; a loop over non-flat sites.
@@ -82,6 +84,9 @@ class FleetArrays:
         The cohorts' specs, in merit order (failures, degradation, dead-on-arrival).
     power : FleetPower or None
         The sites' contracts, spot models and programmes.
+    mode_options : tuple of (cohort, hashrate scales, power scales)
+        For ``mode: best`` cohorts (merit-order position): the scales of every mode they may
+        run in, relative to the compiled (stock) unit, each of shape ``(n_modes,)``.
     """
 
     labels: tuple[str, ...]
@@ -97,6 +102,7 @@ class FleetArrays:
     site_price_usd_per_mwh: NDArray[np.float64]
     cohorts: tuple[CohortSpec, ...] = ()
     power: FleetPower | None = None
+    mode_options: tuple[tuple[int, NDArray[np.float64], NDArray[np.float64]], ...] = ()
 
     @property
     def n_cohorts(self) -> int:
@@ -146,17 +152,21 @@ def compile_fleet(
     """
     site_index = {s.name: i for i, s in enumerate(spec.sites)}
     labels, th, w, units, day, site = [], [], [], [], [], []
+    options: dict[int, tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
     all_cohorts = [*spec.cohorts, *extra_cohorts]
     for i, c in enumerate(all_cohorts):
         if c.site not in site_index:
             raise InputError(f"fleet.cohorts[{i}].site: unknown site {c.site!r}")
         model = catalogue.get(c.model)
         modes = dict(BUILTIN_MODES) | {m.name: (m.hashrate_scale, m.power_scale) for m in c.modes}
-        if c.mode not in modes:
+        if c.mode not in modes and c.mode != "best":
             raise InputError(
-                f"fleet.cohorts[{i}].mode: expected one of {sorted(modes)}, got {c.mode!r}"
+                f"fleet.cohorts[{i}].mode: expected best or one of {sorted(modes)}, got {c.mode!r}"
             )
-        th_scale, w_scale = modes[c.mode]
+        th_scale, w_scale = modes["stock" if c.mode == "best" else c.mode]
+        if c.mode == "best":
+            scales = np.asarray(list(modes.values()), dtype=float)
+            options[i] = (scales[:, 0] / th_scale, scales[:, 1] / w_scale)
         labels.append(f"{c.model} @ {c.site}")
         th.append(model.hashrate_th_s * th_scale)
         w.append(model.power_w * w_scale)
@@ -182,10 +192,17 @@ def compile_fleet(
         ),
         cohorts=tuple(all_cohorts[i] for i in order),
         power=build_fleet_power(spec.sites, start),
+        mode_options=tuple(
+            (pos, *options[int(i)]) for pos, i in enumerate(order) if int(i) in options
+        ),
     )
 
 
-def available_mw(fleet: FleetArrays, installed_units: NDArray[np.float64]) -> NDArray[np.float64]:
+def available_mw(
+    fleet: FleetArrays,
+    installed_units: NDArray[np.float64],
+    unit_mw: NDArray[np.float64] | None = None,
+) -> NDArray[np.float64]:
     """Power each cohort may draw when it and every better cohort of its site run.
 
     Parameters
@@ -193,13 +210,16 @@ def available_mw(fleet: FleetArrays, installed_units: NDArray[np.float64]) -> ND
     fleet : FleetArrays
     installed_units : ndarray, shape (n_paths, n_cohorts)
         Machines installed, cohorts in merit order.
+    unit_mw : ndarray, shape (n_paths, n_cohorts), optional
+        MW of one unit per path (operating modes chosen per path); default
+        ``fleet.unit_mw``.
 
     Returns
     -------
     ndarray, shape (n_paths, n_cohorts)
         ``clip(capacity − power of better cohorts of the site, 0, own power)`` in MW.
     """
-    want = installed_units * fleet.unit_mw
+    want = installed_units * (fleet.unit_mw if unit_mw is None else unit_mw)
     before = np.cumsum(want, axis=1) - want
     group_first = np.searchsorted(fleet.site, fleet.site)  # first cohort of each one's site
     before_in_site = before - before[:, group_first]
@@ -227,6 +247,9 @@ class FleetState:
     arrival_hook : callable ``(cohort, units) -> units`` or None
         Applied to units arriving through :meth:`install` and :meth:`add_units` (e.g.
         dead-on-arrival draws); ``units`` has shape ``(n_paths,)``.
+    mode_th, mode_w : ndarray, shape (n_paths, n_cohorts), or None
+        Per-path hashrate and power scales of the operating modes chosen today (None: the
+        compiled modes everywhere); set with :meth:`set_modes`.
     """
 
     fleet: FleetArrays
@@ -238,6 +261,8 @@ class FleetState:
     arrival_hook: Callable[[int, NDArray[np.float64]], NDArray[np.float64]] | None = field(
         default=None, init=False
     )
+    mode_th: NDArray[np.float64] | None = field(default=None, init=False)
+    mode_w: NDArray[np.float64] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         f = self.fleet
@@ -255,8 +280,25 @@ class FleetState:
 
     @property
     def th_per_mw(self) -> NDArray[np.float64]:
-        """TH/s per MW at the meter of each cohort, degradation included, shape (n_cohorts,)."""
-        return self._per_mw[:, 0]
+        """TH/s per MW at the meter of each cohort, degradation included: shape
+        ``(n_cohorts,)``, or ``(n_paths, n_cohorts)`` with per-path modes."""
+        if self.mode_th is None or self.mode_w is None:
+            return self._per_mw[:, 0]
+        return self._per_mw[:, 0] * (self.mode_th / self.mode_w)
+
+    @property
+    def breakeven(self) -> NDArray[np.float64]:
+        """Power cost of 1 TH/s for a day at flat prices (USD/TH/day): ``(n_cohorts,)``, or
+        ``(n_paths, n_cohorts)`` with per-path modes."""
+        if self.mode_th is None or self.mode_w is None:
+            return self.breakeven_usd_per_th_day
+        return self.breakeven_usd_per_th_day * (self.mode_w / self.mode_th)
+
+    def set_modes(self, th_scale: NDArray[np.float64], w_scale: NDArray[np.float64]) -> None:
+        """Per-path operating modes: hashrate and power scales relative to the compiled unit,
+        each ``(n_paths, n_cohorts)``; recomputes the site limits."""
+        self.mode_th, self.mode_w = th_scale, w_scale
+        self.refresh()
 
     def set_hashrate_factor(self, factor: NDArray[np.float64]) -> None:
         """Set each cohort's hashrate relative to new (degradation), shape (n_cohorts,)."""
@@ -273,8 +315,9 @@ class FleetState:
         """Recompute what depends on ``installed_units`` and ``down_units``."""
         np.minimum(self.down_units, self.installed_units, out=self.down_units)
         working = self.installed_units - self.down_units if self.down_units.any() else None
+        unit_mw = None if self.mode_w is None else self.fleet.unit_mw * self.mode_w
         self.available_mw = available_mw(
-            self.fleet, self.installed_units if working is None else working
+            self.fleet, self.installed_units if working is None else working, unit_mw
         )
         self.installed_th_s = self.installed_units @ self.fleet.unit_hashrate_th_s
 
@@ -380,7 +423,19 @@ def dispatch(
         return Dispatch(
             zero, zero.copy(), zero.copy(), np.zeros((n_paths, n_sites)), zero, zero, credits
         )
-    profitable = revenue_usd_per_th_day[:, None] >= state.breakeven_usd_per_th_day[None, :]
+    profitable = revenue_usd_per_th_day[:, None] >= state.breakeven
+    if state.mode_th is not None and (power is None or power.all_simple):
+        run_mw = state.available_mw * profitable
+        site_mw = run_mw @ state._per_mw[:, 2:]
+        return Dispatch(
+            running_th_s=(run_mw * state.th_per_mw).sum(axis=1),
+            energy_mwh=site_mw.sum(axis=1) * HOURS_PER_DAY,
+            power_cost_usd=run_mw @ state._per_mw[:, 1] * HOURS_PER_DAY,
+            site_power_mw=site_mw,
+            available_mw=state.available_mw.sum(axis=1),
+            it_power_mw=run_mw @ state._it_share,
+            credits_usd=credits,
+        )
     if power is None or power.all_simple:
         run_mw = state.available_mw * profitable
         per_mw = run_mw @ state._per_mw  # (n_paths, 2 + n_sites)
@@ -418,7 +473,8 @@ def _dispatch_hourly(
     if power.flat_credits_usd_per_day > 0:
         credits["dr_capacity_usd"] = np.full(n_paths, power.flat_credits_usd_per_day)
     shed = np.zeros(n_paths)
-    b = revenue_usd_per_th_day[:, None] * state.th_per_mw[None, :] / HOURS_PER_DAY
+    th_per_mw = state.th_per_mw
+    b = revenue_usd_per_th_day[:, None] * th_per_mw / HOURS_PER_DAY
     month, weekday, wim = power.calendar(day)
     bounds = np.searchsorted(fleet.site, np.arange(len(power.sites) + 1))
     for site in power.sites:
@@ -445,7 +501,7 @@ def _dispatch_hourly(
             shed += sd.shed_mwh
     run_mw = avail * share
     return Dispatch(
-        running_th_s=run_mw @ state.th_per_mw,
+        running_th_s=(run_mw * th_per_mw).sum(axis=1),
         energy_mwh=run_mw.sum(axis=1) * HOURS_PER_DAY,
         power_cost_usd=(avail * cost_mw).sum(axis=1),
         site_power_mw=site_mw,

@@ -409,6 +409,29 @@ class FleetPower:
         d = self.start + dt.timedelta(days=day)
         return d.month, d.weekday(), _weekdays_in_month(d.year, d.month)
 
+    def day_price(self, today: Mapping[str, Any], n_paths: int) -> NDArray[np.float64]:
+        """Each site's average marginal price of the day (USD/MWh), shape (n_paths, n_sites).
+
+        Flat contracts: their price; index: spot level + adder; time-of-use: the mean of the
+        hours; fixed with resale: ``max(strike, spot level)``.
+        """
+        out = np.empty((n_paths, len(self.sites)))
+        for s in self.sites:
+            c = s.contract
+            level = today.get(spot_output(s.index)) if s.spot is not None else None
+            if isinstance(c, IndexPowerSpec):
+                out[:, s.index] = np.asarray(level) + c.adder_usd_per_mwh
+            elif isinstance(c, TimeOfUsePowerSpec):
+                n_peak = c.peak_end_hour - c.peak_start_hour
+                out[:, s.index] = (
+                    n_peak * c.peak_usd_per_mwh + (HOURS - n_peak) * c.offpeak_usd_per_mwh
+                ) / HOURS
+            elif isinstance(c, FixedPowerSpec) and c.sell_back and level is not None:
+                out[:, s.index] = np.maximum(c.price_usd_per_mwh, level)
+            else:
+                out[:, s.index] = flat_price_usd_per_mwh(c)
+        return out
+
     def hours(self, site: int, today: Mapping[str, Any]) -> HourPrices | None:
         """Today's hour prices of a site from the engine's ``today`` values (or None)."""
         proc = self.process

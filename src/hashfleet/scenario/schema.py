@@ -685,7 +685,8 @@ class CohortSpec(Spec):
     )
     mode: str = _f(
         "stock",
-        description="Operating mode: stock, underclock, overclock or a name in `modes`.",
+        description="Operating mode: stock, underclock, overclock, a name in `modes`, or best "
+        "(each day and path, the mode with the highest margin at the day's average price).",
     )
     modes: list[OperatingModeSpec] = _f(
         [],
@@ -702,7 +703,7 @@ class CohortSpec(Spec):
 
     @model_validator(mode="after")
     def _known_mode(self) -> CohortSpec:
-        names = {"stock", "underclock", "overclock", *(m.name for m in self.modes)}
+        names = {"best", "stock", "underclock", "overclock", *(m.name for m in self.modes)}
         if self.mode not in names:
             raise ValueError(f"mode: expected one of {sorted(names)}, got {self.mode!r}")
         return self
