@@ -240,8 +240,8 @@ class ReplaceUnprofitable:
     Unprofitable: the day's expected payout per TH after pool fee is below the column's
     power cost per TH at its site's flat price (PUE included; sites priced by an index have
     no flat price and are never judged unprofitable by this policy).  The counter is updated
-    every day; sales happen every ``review_every_days``.  With ``replace``, the freed power is refilled with ``model`` units
-    (ordered new, within ``budget_usd`` per review).
+    every day; sales happen every ``review_every_days``.  With ``replace``, the freed power is
+    refilled with ``model`` units (ordered new, within ``budget_usd`` per review).
     """
 
     def __init__(self, spec: ReplaceUnprofitablePolicySpec) -> None:
