@@ -997,8 +997,8 @@ class StrategySpec(Spec):
     description: str = _f("", description="Free text.")
     set: dict[str, Any] = _f(
         {},
-        description="Overrides of the base scenario: dotted field paths to values "
-        "(e.g. `policies.upgrade: {kind: hold}`).",
+        description="Values replacing the base scenario's: dotted field paths to values; a "
+        "mapping replaces the whole section (e.g. `policies.upgrade: {kind: hold}`).",
     )
 
 
