@@ -427,7 +427,7 @@ def sweep(
     click.echo(t[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
     click.echo(f"{len(t)} scenarios; table written to {out}/sweep.parquet and {out}/sweep.csv")
     if res.failures:
-        raise BlocksFailedError(res.failures, total=len(res.failures))
+        raise BlocksFailedError(res.failures, total=res.blocks_run)
 
 
 def _run_report(res: Any) -> str:

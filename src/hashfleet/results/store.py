@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from hashfleet.engine.recorder import quantiles_last_axis
 from hashfleet.errors import InputError
 from hashfleet.processes import WINDOW_DAYS
 
@@ -144,8 +145,9 @@ class PathStore:
         """Daily mean and quantiles across paths ``0 .. n_paths-1``, one day-chunk at a time.
 
         The values of a day-chunk are laid out ``(day, path)``, contiguous along paths, and
-        reduced with ``mean(axis=-1)`` and ``numpy.quantile(..., axis=-1)`` exactly as the
-        in-process recorder does, so the results are identical to an in-process run.
+        reduced with ``mean(axis=-1)`` and
+        :func:`~hashfleet.engine.recorder.quantiles_last_axis` exactly as the in-process
+        recorder does, so the results are identical to an in-process run.
 
         Parameters
         ----------
@@ -172,7 +174,7 @@ class PathStore:
                 for a in range(0, last - first, WINDOW_DAYS):
                     b = min(a + WINDOW_DAYS, last - first)
                     mean[i, first + a : first + b] = block[a:b].mean(axis=1)
-                    quant[i, :, first + a : first + b] = np.quantile(block[a:b], q, axis=1)
+                    quant[i, :, first + a : first + b] = quantiles_last_axis(block[a:b], q)
         return mean, quant
 
     def paths_array(self, n_paths: int) -> NDArray[np.float64]:

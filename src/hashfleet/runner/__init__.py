@@ -80,9 +80,11 @@ def simulate(
         Called after each simulated day (in-process lockstep run only).
     backend : {"in-process", "processes", "dask"}
         Where the paths are simulated.  ``in-process`` without ``run_dir``,
-        ``block_paths`` or ``resume`` runs all chunks in lockstep in this process (no
-        files); every other combination runs independent block tasks that write to
-        ``run_dir``.  Results are identical either way.
+        ``block_paths``, ``resume`` or ``keep_going`` runs all chunks in lockstep in this
+        process (no files); every other combination runs independent block tasks that
+        write to ``run_dir``.  Results are identical either way.  ``processes`` starts
+        workers that import the calling script: guard a script's entry point with
+        ``if __name__ == "__main__":``.
     workers : int, optional
         Worker processes (``processes``: default the CPU count; ``dask``: the size of the
         LocalCluster started for the run, default 2).
@@ -129,7 +131,8 @@ def simulate(
         scenario = scenario.model_copy(update={"run": run})
     n_paths, root_seed = run.paths, run.seed
 
-    if backend != "in-process" or run_dir is not None or block_paths is not None or resume:
+    blocks = backend != "in-process" or run_dir is not None or block_paths is not None
+    if blocks or resume or keep_going:
         if chunk_paths is not None:
             raise InputError("chunk_paths: applies to in-process lockstep runs; use block_paths")
         return _simulate_blocks(

@@ -33,6 +33,7 @@ from typing import Any
 
 import pandas as pd
 
+from hashfleet.engine.streams import STREAM_BLOCK_PATHS
 from hashfleet.errors import HashfleetError, InputError
 from hashfleet.results import write_atomic
 from hashfleet.results.store import require
@@ -79,12 +80,15 @@ class SweepResult:
     out_dir : pathlib.Path
     parameters : list of str
         The swept dotted paths (columns of ``table``).
+    blocks_run : int
+        Block tasks run (finished blocks of a resumed sweep are not counted).
     """
 
     table: pd.DataFrame
     failures: list[BlockOutcome] = field(default_factory=list)
     out_dir: Path = Path(".")
     parameters: list[str] = field(default_factory=list)
+    blocks_run: int = 0
 
 
 def expand_sweep(
@@ -248,7 +252,7 @@ def run_sweep(
             "workers": be.workers,
             "block_paths": job.block_paths,
             "blocks": len(job.blocks),
-            "stream_block_paths": 250,
+            "stream_block_paths": STREAM_BLOCK_PATHS,
             "chain_start_source": job.chain_source,
         }
         res = assemble(job, meta)
@@ -260,7 +264,8 @@ def run_sweep(
     rows = [_row(p, done.get(p.scenario_id), failed.get(p.scenario_id)) for p in points]
     table = pd.DataFrame(rows)
     _write_table(table, out)
-    return SweepResult(table, failures, out, list(points[0].params))
+    n_run = sum(len(j.todo) for j in jobs)
+    return SweepResult(table, failures, out, list(points[0].params), n_run)
 
 
 def _row(point: SweepPoint, summary: dict[str, Any] | None, failure: Any) -> dict[str, Any]:
