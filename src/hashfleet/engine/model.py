@@ -22,6 +22,7 @@ from hashfleet.market.power import power_processes
 from hashfleet.market.price import build_price_process
 from hashfleet.network.fees import build_fee_process
 from hashfleet.network.hashrate import build_hashrate_process
+from hashfleet.network.supply import build_supply_components
 from hashfleet.processes import ExogenousProcess, ProcessContext
 from hashfleet.scenario.schema import NetworkStartSpec, Scenario
 
@@ -136,6 +137,7 @@ def compile_scenario(scenario: Scenario, scenario_dir: Path | None = None) -> Co
     components.extend(trading.components(fleet))  # orders, policies, metrics
     components += build_machines(fleet)  # failures, repairs, spares, degradation, DOA
     processes += power_processes(fleet.power)  # spot power per site (purpose "power")
+    components += build_supply_components(scenario)
     return CompiledScenario(
         scenario, start_unix, run.horizon_days, chain, processes, fleet, tuple(components)
     )

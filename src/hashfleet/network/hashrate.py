@@ -40,13 +40,16 @@ from hashfleet.processes import FloatArray, ProcessContext
 from hashfleet.scenario.schema import (
     CsvHashrateSpec,
     DifficultyGrowthHashrateSpec,
+    EndogenousHashrateSpec,
     GrowthHashrateSpec,
+    InstantResponseHashrateSpec,
 )
 
 __all__ = [
     "CsvHashrateProcess",
     "GrowthHashrateProcess",
     "GrowthHashrateState",
+    "ZeroHashrateProcess",
     "build_hashrate_process",
     "hashrate_ehs_for_difficulty",
 ]
@@ -58,9 +61,13 @@ HASHRATE_OUTPUTS: tuple[str] = ("network_hashrate_ehs",)
 
 
 def build_hashrate_process(
-    spec: GrowthHashrateSpec | DifficultyGrowthHashrateSpec | CsvHashrateSpec,
+    spec: GrowthHashrateSpec
+    | DifficultyGrowthHashrateSpec
+    | CsvHashrateSpec
+    | EndogenousHashrateSpec
+    | InstantResponseHashrateSpec,
     ctx: ProcessContext,
-) -> GrowthHashrateProcess | CsvHashrateProcess:
+) -> GrowthHashrateProcess | CsvHashrateProcess | ZeroHashrateProcess:
     """Build the exogenous network hashrate process of a scenario.
 
     Parameters
@@ -74,8 +81,13 @@ def build_hashrate_process(
     Returns
     -------
     ExogenousProcess
-        With the output ``("network_hashrate_ehs",)``, ``(n_paths, n_days)`` EH/s.
+        With the output ``("network_hashrate_ehs",)``, ``(n_paths, n_days)`` EH/s.  The
+        endogenous and instant-response models get a :class:`ZeroHashrateProcess`: their
+        engine components (:mod:`hashfleet.network.supply`, :mod:`hashfleet.network.instant`)
+        provide the hashrate.
     """
+    if isinstance(spec, EndogenousHashrateSpec | InstantResponseHashrateSpec):
+        return ZeroHashrateProcess()
     if isinstance(spec, CsvHashrateSpec):
         from hashfleet.history import read_daily_series
 
@@ -230,3 +242,24 @@ class CsvHashrateProcess:
         days = np.minimum(np.arange(first_day, first_day + n_days), self.values_ehs.size - 1)
         values = np.broadcast_to(self.values_ehs[days], (state, n_days)).copy()
         return {"network_hashrate_ehs": values}
+
+
+class ZeroHashrateProcess:
+    """Placeholder output (zeros, no draws) when a component provides the hashrate."""
+
+    outputs: tuple[str, ...] = HASHRATE_OUTPUTS
+
+    def init_state(self, n_paths: int) -> int:
+        """Return the number of paths."""
+        return n_paths
+
+    def window(
+        self,
+        state: int,
+        rng: np.random.Generator,
+        first_day: int,
+        n_days: int,
+        inputs: Mapping[str, FloatArray],
+    ) -> dict[str, FloatArray]:
+        """Return zeros ``(n_paths, n_days)``; draws nothing."""
+        return {"network_hashrate_ehs": np.zeros((state, n_days))}

@@ -28,6 +28,7 @@ __all__ = [
     "CsvPriceSpec",
     "CustomPolicySpec",
     "DifficultyGrowthHashrateSpec",
+    "EndogenousHashrateSpec",
     "FeesSpec",
     "FinanceSpec",
     "FixedPowerSpec",
@@ -36,6 +37,7 @@ __all__ = [
     "GbmPriceSpec",
     "GrowthHashrateSpec",
     "HashrateSpec",
+    "InstantResponseHashrateSpec",
     "HoldPolicySpec",
     "LognormalFeesSpec",
     "MarketSpec",
@@ -55,6 +57,7 @@ __all__ = [
     "Scenario",
     "ScenarioPath",
     "SiteSpec",
+    "SupplyShockSpec",
     "SweepSpec",
     "StrategySpec",
 ]
@@ -261,8 +264,155 @@ class CsvHashrateSpec(Spec):
     scale: float = _f(1.0, gt=0, description="Multiplier applied to the column.")
 
 
+class SupplyShockSpec(Spec):
+    """A scheduled supply shock: a share of the rest of the network goes offline."""
+
+    date: dt.date = _f(description="Day the shock hits (ignored outside the run).")
+    share: float = _f(gt=0, lt=1, description="Share of the rest of the network taken offline.")
+
+
+class EndogenousHashrateSpec(Spec):
+    """The rest of the network responds to hashprice: an installed base by efficiency vintage,
+    a lognormal distribution of miners' power costs (switch-off), investment driven by recent
+    margins with a lead time, retirement of long-idle capacity and shocks.  Defaults of the
+    fitted fields equal ``hashfleet/data/network_calibration.json`` (see docs/network.md)."""
+
+    model: Literal["endogenous"] = "endogenous"
+    start_ehs: float | None = _f(
+        None,
+        unit="EH/s",
+        gt=0,
+        description="Network hashrate on day 0 (our installed fleet is subtracted when "
+        "network.hashrate_includes_fleet). Default: D·2^32/600 at the starting difficulty.",
+    )
+    power_cost_median_usd_per_mwh: float = _f(
+        81.57,
+        unit="USD/MWh",
+        gt=0,
+        description="Median all-in power cost of the world's miners (lognormal; fitted).",
+    )
+    power_cost_sigma: float = _f(
+        1.001, gt=0, le=3, description="Log standard deviation of miners' power costs (fitted)."
+    )
+    frontier_j_per_th: float | None = _f(
+        None,
+        unit="J/TH",
+        gt=0,
+        description="Efficiency of the best machine on day 0. Default: the shipped "
+        "catalogue's best model released by the start date.",
+    )
+    frontier_improvement_per_year: float = _f(
+        0.2, ge=0, lt=1, unit="1/year", description="Yearly fall of the frontier's J/TH."
+    )
+    age_growth_per_year: float = _f(
+        0.5,
+        ge=0,
+        le=5,
+        unit="1/year",
+        description="Initial fleet-age profile ∝ exp(−g·age): installed base grew at g a year.",
+    )
+    max_age_years: float = _f(
+        8.0, gt=0, le=20, unit="year", description="Oldest machines in the initial installed base."
+    )
+    investment_rate_per_year: float = _f(
+        3.211,
+        ge=0,
+        unit="1/year",
+        description="Orders per year as a share of installed capacity, per unit of smoothed "
+        "frontier margin above the threshold (fitted).",
+    )
+    investment_margin_threshold: float = _f(
+        0.0009595,
+        ge=-1,
+        lt=1,
+        description="Frontier relative margin 1 − c_median/c_break-even below which nobody "
+        "orders (fitted).",
+    )
+    investment_memory_days: float = _f(
+        60.0, gt=0, unit="day", description="Half-life of the margin EWMA that drives orders."
+    )
+    lead_time_days: int = _f(
+        120, ge=1, le=1000, unit="day", description="Days from order to hashing."
+    )
+    retirement_rate_per_year: float = _f(
+        2.728, ge=0, unit="1/year", description="Retirement rate of capacity idle for long."
+    )
+    retirement_memory_days: float = _f(
+        90.0,
+        gt=0,
+        unit="day",
+        description="Half-life of the idle-share EWMA that drives retirement.",
+    )
+    switch_half_life_days: float = _f(
+        12.22,
+        ge=0,
+        unit="day",
+        description="Half-life of switching machines on/off towards profitability (0 = at once).",
+    )
+    shock_rate_per_year: float = _f(
+        0.0, ge=0, unit="1/year", description="Rate of random supply shocks (per path)."
+    )
+    shock_share: float = _f(
+        0.15,
+        gt=0,
+        lt=1,
+        description="Mean share offline in a random shock (size uniform in ±50 % of it).",
+    )
+    shock_recovery_half_life_days: float = _f(
+        30.0, gt=0, unit="day", description="Half-life of the return of offline hashrate."
+    )
+    shocks: list[SupplyShockSpec] = _f([], description="Scheduled shocks (bans, storms).")
+
+
+class InstantResponseHashrateSpec(Spec):
+    """Research mode: the rest of the network is a sigmoid of revenue per hash, evaluated every
+    ``resolution_hours``: H = cap / (1 + exp(−slope·(R − centre))), R the FPPS rate at the
+    current difficulty in USD per PH/s per day (hashprice)."""
+
+    model: Literal["instant_response"] = "instant_response"
+    cap_ehs: float | None = _f(
+        None,
+        unit="EH/s",
+        gt=0,
+        description="Hashrate when revenue is very high. Default: twice the day-0 hashrate "
+        "(D·2^32/600), so that H = the day-0 hashrate at the default centre.",
+    )
+    centre_usd_per_ph_day: float | None = _f(
+        None,
+        unit="USD/(PH/s)/day",
+        gt=0,
+        description="Revenue per hash at which H = cap/2. Default: day 0's hashprice.",
+    )
+    slope_per_usd_per_ph_day: float | None = _f(
+        None,
+        unit="1/(USD/(PH/s)/day)",
+        gt=0,
+        description="Steepness of the sigmoid. Default: 1/centre (elasticity 0.5 at the "
+        "centre; the 2016-block rule oscillates without damping above elasticity 1).",
+    )
+    resolution_hours: float = _f(
+        24.0,
+        unit="hour",
+        gt=0,
+        le=24,
+        description="How often H is re-evaluated; must divide 24 (e.g. 24, 6, 1).",
+    )
+
+    @field_validator("resolution_hours")
+    @classmethod
+    def _divides_a_day(cls, v: float) -> float:
+        n = 24.0 / v
+        if abs(n - round(n)) > 1e-9:
+            raise ValueError(f"expected hours that divide 24 (24, 12, 6, 1, 0.5 ...), got {v}")
+        return v
+
+
 HashrateSpec = Annotated[
-    GrowthHashrateSpec | DifficultyGrowthHashrateSpec | CsvHashrateSpec,
+    GrowthHashrateSpec
+    | DifficultyGrowthHashrateSpec
+    | CsvHashrateSpec
+    | EndogenousHashrateSpec
+    | InstantResponseHashrateSpec,
     Field(discriminator="model"),
 ]
 

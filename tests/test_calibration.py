@@ -1,0 +1,94 @@
+"""Calibration of the endogenous network: shipped defaults, fee filling, the fit itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from hashfleet.calibration import (
+    DEFAULT_IN_SAMPLE,
+    FITTED,
+    calibrate,
+    fee_share_of_revenue,
+    history_inputs,
+    load_calibration,
+    log_hashrate_errors,
+    simulate_history,
+)
+from hashfleet.cli import cli
+from hashfleet.scenario.schema import EndogenousHashrateSpec
+
+
+def test_schema_defaults_equal_the_shipped_calibration() -> None:
+    """Every fitted value is the endogenous spec's default, exactly."""
+    cal = load_calibration()
+    spec = EndogenousHashrateSpec()
+    assert set(cal["fitted"]) == set(FITTED)
+    for k, v in cal["fitted"].items():
+        assert getattr(spec, k) == v, k
+    for k, v in cal["fixed"].items():
+        assert getattr(spec, k) == v, k
+
+
+def test_shipped_calibration_documents_its_fit() -> None:
+    """In-sample period, fit quality per year, and a fit better than its starting guess."""
+    cal = load_calibration()
+    assert cal["in_sample"] == {
+        "from": DEFAULT_IN_SAMPLE[0].isoformat(),
+        "to": DEFAULT_IN_SAMPLE[1].isoformat(),
+    }
+    fit = cal["fit"]
+    assert fit["rmse_log_hashrate"] < fit["rmse_log_hashrate_start_guess"]
+    assert [p["period"] for p in fit["per_period"]] == ["2016", "2017", "2018", "2019"]
+
+
+def test_shipped_fit_quality_is_reproduced() -> None:
+    """Re-simulating the in-sample period with the defaults gives the stored RMSE (±1e-3)."""
+    inputs = history_inputs(*DEFAULT_IN_SAMPLE)
+    sim = simulate_history(EndogenousHashrateSpec(), inputs)
+    err = log_hashrate_errors(sim["network_hashrate_ehs"], inputs.hashrate_ehs)
+    rmse = float(np.sqrt(np.mean(err**2)))
+    assert rmse == pytest.approx(load_calibration()["fit"]["rmse_log_hashrate"], abs=1e-3)
+
+
+def test_missing_fees_are_a_share_of_subsidy() -> None:
+    """In the fee gap (2021), fees/block = subsidy/block · s/(1−s); outside it, history's."""
+    s = fee_share_of_revenue()
+    assert 0.01 < s < 0.2
+    gap = history_inputs(dt.date(2021, 3, 1), dt.date(2021, 3, 10))
+    assert gap.fees_btc_per_block == pytest.approx(6.25 * s / (1 - s), rel=1e-9)
+    known = history_inputs(dt.date(2019, 3, 1), dt.date(2019, 3, 10))
+    assert np.ptp(known.fees_btc_per_block) > 0  # real, varying fees
+
+
+def test_calibration_improves_on_its_starting_guess() -> None:
+    """From a poor guess (median cost 40 USD/MWh, σ 0.4) a short fit on 2019-H1 lowers the
+    RMSE of log hashrate by at least 20 %."""
+    base = EndogenousHashrateSpec(power_cost_median_usd_per_mwh=40.0, power_cost_sigma=0.4)
+    res = calibrate(dt.date(2019, 1, 1), dt.date(2019, 6, 30), base=base, max_evaluations=25)
+    fit = res["fit"]
+    assert fit["rmse_log_hashrate"] < 0.8 * fit["rmse_log_hashrate_start_guess"]
+    assert res["in_sample"] == {"from": "2019-01-01", "to": "2019-06-30"}
+    json.dumps(res)  # JSON-ready
+
+
+def test_cli_calibrate_rejects_dates_outside_history(tmp_path) -> None:
+    """A window outside the shipped history is an input error (exit 2) naming from/to."""
+    r = CliRunner().invoke(
+        cli,
+        [
+            "calibrate",
+            "--from",
+            "2030-01-01",
+            "--to",
+            "2030-06-01",
+            "--out",
+            str(tmp_path / "c.json"),
+        ],
+    )
+    assert r.exit_code == 2
+    assert "from/to" in r.output
