@@ -427,7 +427,7 @@ def sweep(
     click.echo(t[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
     click.echo(f"{len(t)} scenarios; table written to {out}/sweep.parquet and {out}/sweep.csv")
     if res.failures:
-        raise BlocksFailedError(res.failures, total=len(res.failures))
+        raise BlocksFailedError(res.failures, total=res.blocks_run)
 
 
 def _run_report(res: Any) -> str:
@@ -669,82 +669,6 @@ def backtest(
     )
     write_backtest(res, out)
     click.echo((out / "table.md").read_text(), nl=False)
-
-
-@cli.command("compare")
-@file_argument
-@click.option("--paths", type=click.IntRange(min=2), help="Monte Carlo paths [run.paths].")
-@click.option("--seed", type=click.IntRange(min=0), help="Root seed [run.seed].")
-@click.option(
-    "--metric",
-    "metrics",
-    multiple=True,
-    help="Metric to compare (repeatable) [npv_usd, free_cash_flow_usd, production_btc, "
-    "all_in_cost_usd_per_btc, capex_usd].",
-)
-@click.option(
-    "--strategy",
-    "strategies",
-    multiple=True,
-    help="Strategy to run (repeatable; the first is the reference) [all].",
-)
-@click.option(
-    "--confidence", type=float, default=0.95, show_default=True, help="Interval level."
-)
-@click.option(
-    "--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), help="Write CSV."
-)
-@click.option(
-    "--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), help="Write JSON."
-)
-@click.option(
-    "--independent",
-    is_flag=True,
-    help="Give each strategy its own seed (unpaired; to see what common numbers gain).",
-)
-@set_option
-def compare_command(
-    file: Path,
-    paths: int | None,
-    seed: int | None,
-    metrics: Sequence[str],
-    strategies: Sequence[str],
-    confidence: float,
-    csv_out: Path | None,
-    json_out: Path | None,
-    independent: bool,
-    set_args: Sequence[str],
-) -> None:
-    """Run the strategies of scenario FILE on common random numbers and compare them.
-
-    Every strategy runs on the same seed, so the price, fee, hashrate and luck draws of
-    each path coincide; differences are paired per path against the first strategy,
-    with confidence intervals and the probability of beating it.
-
-    \b
-    Examples:
-      hashfleet compare scenarios/strategies-baseline.yaml --paths 250 --set run.horizon_days=730
-      hashfleet compare my.yaml --metric npv_usd --metric irr_per_year --csv cmp.csv
-    """
-    from hashfleet.compare import compare
-
-    cmp = compare(
-        file,
-        paths=paths,
-        seed=seed,
-        metrics=metrics or None,
-        strategies=strategies or None,
-        set_args=set_args,
-        confidence=confidence,
-        independent=independent,
-    )
-    click.echo(cmp.to_text())
-    if csv_out is not None:
-        cmp.to_csv(csv_out)
-        click.echo(f"wrote {csv_out}")
-    if json_out is not None:
-        json_out.write_text(cmp.to_json(), encoding="utf-8")
-        click.echo(f"wrote {json_out}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
