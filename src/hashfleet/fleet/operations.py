@@ -242,6 +242,8 @@ class FleetState:
         :meth:`set_hashrate_factor`.
     available_mw : ndarray, shape (n_paths, n_cohorts)
         :func:`available_mw` of the working units; call :meth:`refresh` after changing units.
+    available_total_mw : ndarray, shape (n_paths,)
+        Its sum over cohorts.
     installed_th_s : ndarray, shape (n_paths,)
         Installed hashrate (TH/s) at the mode's new figure, down units included.
     arrival_hook : callable ``(cohort, units) -> units`` or None
@@ -255,6 +257,7 @@ class FleetState:
     fleet: FleetArrays
     installed_units: NDArray[np.float64]
     available_mw: NDArray[np.float64] = field(init=False)
+    available_total_mw: NDArray[np.float64] = field(init=False)
     installed_th_s: NDArray[np.float64] = field(init=False)
     down_units: NDArray[np.float64] = field(init=False)
     hashrate_factor: NDArray[np.float64] = field(init=False)
@@ -273,6 +276,7 @@ class FleetState:
         self._per_mw = np.column_stack([f.unit_hashrate_th_s / unit_mw, price, onehot])
         self._th_per_mw_new = self._per_mw[:, 0].copy()
         self._it_share = 1.0 / f.site_pue[f.site]
+        self._site_it_share = 1.0 / f.site_pue
         self.down_units = np.zeros_like(self.installed_units)
         self.hashrate_factor = np.ones(f.n_cohorts)
         self.breakeven_usd_per_th_day = f.power_cost_usd_per_th_day
@@ -319,6 +323,7 @@ class FleetState:
         self.available_mw = available_mw(
             self.fleet, self.installed_units if working is None else working, unit_mw
         )
+        self.available_total_mw = self.available_mw.sum(axis=1)
         self.installed_th_s = self.installed_units @ self.fleet.unit_hashrate_th_s
 
     def install(self, cohort: int, units: float) -> None:
@@ -432,8 +437,8 @@ def dispatch(
             energy_mwh=site_mw.sum(axis=1) * HOURS_PER_DAY,
             power_cost_usd=run_mw @ state._per_mw[:, 1] * HOURS_PER_DAY,
             site_power_mw=site_mw,
-            available_mw=state.available_mw.sum(axis=1),
-            it_power_mw=run_mw @ state._it_share,
+            available_mw=state.available_total_mw,
+            it_power_mw=site_mw @ state._site_it_share,
             credits_usd=credits,
         )
     if power is None or power.all_simple:
@@ -445,8 +450,8 @@ def dispatch(
             energy_mwh=site_mw.sum(axis=1) * HOURS_PER_DAY,
             power_cost_usd=per_mw[:, 1] * HOURS_PER_DAY,
             site_power_mw=site_mw,
-            available_mw=state.available_mw.sum(axis=1),
-            it_power_mw=run_mw @ state._it_share,
+            available_mw=state.available_total_mw,
+            it_power_mw=site_mw @ state._site_it_share,
             credits_usd=credits,
         )
     return _dispatch_hourly(state, revenue_usd_per_th_day, profitable, power, today or {}, day)
