@@ -120,3 +120,22 @@ def test_hourly_resolution_is_also_unstable() -> None:
         days=730,
     )
     assert mean_block_time_s(sc) > 750.0
+
+
+def test_instant_mode_does_not_depend_on_chunking() -> None:
+    """6-hour resolution, Poisson blocks, 500 paths: one chunk and chunks of 250 are identical."""
+    sc = scenario({"resolution_hours": 6}, vol=0.8, days=40)
+    sc = sc.model_copy(
+        update={
+            "run": sc.run.model_copy(
+                update={
+                    "paths": 500,
+                    "outputs": sc.run.outputs.model_copy(update={"store_paths": True}),
+                }
+            )
+        }
+    )
+    whole, chunked = simulate(sc), simulate(sc, chunk_paths=250)
+    assert whole.paths is not None and chunked.paths is not None
+    for v in ("network_hashrate_ehs", "difficulty", "blocks"):
+        assert np.array_equal(whole.paths[v].values, chunked.paths[v].values), v
