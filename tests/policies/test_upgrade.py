@@ -279,3 +279,28 @@ def test_policies_and_prices_do_not_depend_on_chunking() -> None:
     assert one.paths["capex_usd"].values.sum() > 0
     for v in one.paths.data_vars:
         assert np.array_equal(one.paths[v].values, two.paths[v].values), v
+
+
+def test_reviews_never_commit_more_than_cash_on_hand() -> None:
+    """Budget 1e9 but cash −1e9: nothing is bought.  Cash ~0.4 m: the refresh commits at most
+    the closing cash of the day before the review (net of the old units' sale value)."""
+    policy = {
+        "kind": "refresh_frontier",
+        "every_months": 1,
+        "budget_usd": 1e9,
+        "lead_time_days": 5,
+        "deposit_share": 1.0,
+    }
+    broke = engine_for(policy, 40, company={"starting_cash_usd": -1e9})
+    assert flows(broke)["capex_usd"].sum() == 0
+    e = engine_for(policy, 40, company={"starting_cash_usd": 0.0})
+    fl = flows(e)
+    cash_before = fl["cash_usd"][29]
+    assert 0 < cash_before < 1e6
+    bought = fl["capex_deposits_usd"][30]
+    assert bought > 0
+    desk = desk_of(e)
+    col_old = e.fleet.position(0)
+    sold_units = 2000 - units(e, "Old")
+    sale_value = sold_units * 100 * desk.secondary_usd_per_th[0, col_old]
+    assert bought - sale_value <= cash_before * 1.05  # sale priced on day 35 vs day 30

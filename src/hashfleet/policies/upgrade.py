@@ -9,6 +9,8 @@ less energy per TH.  The budget per path and review is spent on the net cost (pu
 the sale value at today's secondary price); partial columns are allowed (whole units).
 Old units are sold when their replacement is commissioned (they mine until then).
 
+A review never commits more than the cash on hand on the path (no financing yet).
+
 ``model: frontier`` buys, on each path, the newest frontier generation released by the
 review day (:class:`hashfleet.market.asic.Frontier`); it is ordered new (deposit, lead time).
 """
@@ -51,6 +53,13 @@ def build_upgrade(
     if isinstance(spec, RefreshFrontierPolicySpec):
         return RefreshFrontier(spec)
     return BuyDip(spec)
+
+
+def _budget(engine: ChunkEngine, budget_usd: float) -> NDArray[np.float64]:
+    """What a review may spend on each path: the policy's budget, but never more than the
+    cash on hand (yesterday's closing cash; balances of earlier orders not yet paid are not
+    reserved).  Shape ``(n_paths,)``."""
+    return np.minimum(budget_usd, np.maximum(engine.cash_usd, 0.0))
 
 
 def _model_per_path(desk: TradingDesk, model: str, day: int) -> tuple[list[str], NDArray[np.intp]]:
@@ -171,7 +180,7 @@ class RefreshFrontier:
         replace_worst(
             engine,
             day,
-            np.full(engine.n_paths, s.budget_usd),
+            _budget(engine, s.budget_usd),
             model=s.model,
             min_gain=s.min_gain,
             secondary=False,
@@ -205,7 +214,7 @@ class BuyDip:
         cheap_days = desk.secondary_usd_per_th / np.maximum(
             desk.hashprice_usd_per_th_day[:, None], 1e-12
         )
-        budget = np.full(engine.n_paths, s.budget_usd)
+        budget = _budget(engine, s.budget_usd)
         installed_mw = engine.fleet.installed_units * fleet.unit_mw  # (n, k)
         for si, site in enumerate(desk.site_names):
             col = desk.slot(site, s.model)
@@ -268,7 +277,7 @@ class ReplaceUnprofitable:
         self.streak = np.where(losing & (f.installed_units > 0), self.streak + 1, 0.0)
         if day % s.review_every_days:
             return
-        budget = np.full(engine.n_paths, s.budget_usd)
+        budget = _budget(engine, s.budget_usd)
         names, pick = _model_per_path(desk, s.model, day)
         for c in np.flatnonzero((self.streak >= s.days).any(axis=0)):
             sell = np.where(self.streak[:, c] >= s.days, f.installed_units[:, c], 0.0)
