@@ -212,27 +212,31 @@ def linearity(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Per-unit cost from the smallest to the largest point of each scaling series.
 
     Paths: seconds per path-day.  Cohorts: seconds per path-day and per cohort-day.  The
-    ratio is largest point / smallest point (≤ 1.2 is the target).
+    ratio is largest point / smallest point (≤ 1.2 is the target), from wall time and from CPU
+    time (the steadier figure on a shared machine).
     """
     out: dict[str, Any] = {}
     for axis, names in SERIES.items():
         pts = [rows[n] for n in names if n in rows and "wall_s" in rows[n]]
         if len(pts) < 2:
             continue
-        lo, hi = pts[0], pts[-1]
-        s_pd = [p["wall_s"] / (p["paths"] * p["days"]) for p in pts]
+        units = [p["paths"] * p["days"] for p in pts]
+        s_pd = [p["wall_s"] / u for p, u in zip(pts, units, strict=True)]
+        c_pd = [p.get("cpu_s", p["wall_s"]) / u for p, u in zip(pts, units, strict=True)]
         entry: dict[str, Any] = {
             "points": [p["workload"] for p in pts],
             "us_per_path_day": [round(x * 1e6, 4) for x in s_pd],
+            "cpu_us_per_path_day": [round(x * 1e6, 4) for x in c_pd],
             "ratio_per_path_day": round(s_pd[-1] / s_pd[0], 3),
+            "ratio_per_path_day_cpu": round(c_pd[-1] / c_pd[0], 3),
         }
         if axis == "cohorts":
-            s_cd = [x / p["cohorts"] for x, p in zip(s_pd, pts, strict=True)]
+            n_c = [p["cohorts"] for p in pts]
+            s_cd = [x / c for x, c in zip(s_pd, n_c, strict=True)]
+            c_cd = [x / c for x, c in zip(c_pd, n_c, strict=True)]
             entry["ns_per_cohort_day"] = [round(x * 1e9, 2) for x in s_cd]
             entry["ratio_per_cohort_day"] = round(s_cd[-1] / s_cd[0], 3)
-            entry["cohorts_ratio"] = hi["cohorts"] / lo["cohorts"]
-        else:
-            entry["paths_ratio"] = hi["paths"] / lo["paths"]
+            entry["ratio_per_cohort_day_cpu"] = round(c_cd[-1] / c_cd[0], 3)
         out[axis] = entry
     return out
 
@@ -364,12 +368,13 @@ def markdown(record: dict[str, Any]) -> str:
     for axis, e in record.get("linearity", {}).items():
         line = (
             f"Scaling in {axis} ({' → '.join(e['points'])}): µs per path-day "
-            f"{e['us_per_path_day']}, largest/smallest {e['ratio_per_path_day']}"
+            f"{e['us_per_path_day']} wall, {e['cpu_us_per_path_day']} CPU; largest/smallest "
+            f"{e['ratio_per_path_day']} wall, {e['ratio_per_path_day_cpu']} CPU"
         )
         if "ratio_per_cohort_day" in e:
             line += (
-                f"; ns per cohort-day {e['ns_per_cohort_day']}, largest/smallest "
-                f"{e['ratio_per_cohort_day']}"
+                f"; ns per cohort-day {e['ns_per_cohort_day']} wall, largest/smallest "
+                f"{e['ratio_per_cohort_day']} wall, {e['ratio_per_cohort_day_cpu']} CPU"
             )
         lines.append(line + ".")
     if record.get("linearity"):
