@@ -116,8 +116,11 @@ class HourPrices:
 
     Attributes
     ----------
-    mu : ndarray, shape (n_paths, 24), optional
-        Mean of the log price of each hour (before the cap).
+    mu : ndarray, shape (n_paths, n_distinct), optional
+        Mean of the log price of each distinct hour shape (before the cap).
+    expand : ndarray of int, shape (24,), optional
+        Column of ``mu`` of each hour (hours with the same diurnal shape value share one:
+        a symmetric cosine has 12 distinct values, halving the work).
     sigma : float
         Standard deviation of the hourly log price (> 0 when ``mu`` is used).
     cap : float
@@ -130,16 +133,19 @@ class HourPrices:
     sigma: float = 0.0
     cap: float = np.inf
     values: NDArray[np.float64] | None = None
+    expand: NDArray[np.intp] | None = None
 
     @classmethod
     def lognormal(
         cls, level: NDArray[np.float64], shape_log: NDArray[np.float64], sigma: float, cap: float
     ) -> HourPrices:
         """Hours around daily levels ``level`` (n_paths,) with log shape ``shape_log`` (24,)."""
-        mu = np.log(level)[:, None] + shape_log[None, :] - 0.5 * sigma**2
         if sigma == 0.0:
+            mu = np.log(level)[:, None] + shape_log[None, :]
             return cls(values=np.minimum(np.exp(mu), cap), cap=cap)
-        return cls(mu=mu, sigma=sigma, cap=cap)
+        distinct, expand = np.unique(np.round(shape_log, 12), return_inverse=True)
+        mu = np.log(level)[:, None] + (distinct - 0.5 * sigma**2)[None, :]
+        return cls(mu=mu, sigma=sigma, cap=cap, expand=expand.astype(np.intp))
 
     def below(self, b: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``P(p ≤ b)`` and ``E[p·1{p ≤ b}]`` per hour for thresholds ``b`` (n_paths, k).
@@ -162,6 +168,8 @@ class HourPrices:
         if capped.any():  # at or above the cap: always runs, pays E[min(X, cap)]
             pmean = np.where(capped, pmean + self.cap * (1.0 - prob), pmean)
             prob = np.where(capped, 1.0, prob)
+        if self.expand is not None:
+            return prob[:, :, self.expand], pmean[:, :, self.expand]
         return prob, pmean
 
     def mean(self) -> NDArray[np.float64]:
