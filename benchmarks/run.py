@@ -133,6 +133,32 @@ def run_peer(name: str) -> dict[str, Any]:
     }
 
 
+def run_equivalence(n_paths: int = 400, horizon_days: int = 14) -> dict[str, Any]:
+    """Engine vs both peers on the equivalence scenario: z and KS p per figure."""
+    from benchmarks.peers import PeerModel, simulate_per_block, simulate_per_day
+    from benchmarks.peers.equivalence import FIGURES, compare, equivalence_scenario
+    from hashfleet.runner import simulate
+
+    sc = equivalence_scenario(horizon_days=horizon_days, paths=n_paths)
+    pp = simulate(sc).per_path
+    model = PeerModel.from_scenario(sc)
+    out: dict[str, Any] = {"workload": "equivalence", "paths": n_paths, "days": horizon_days}
+    for peer, fn in (("per_block", simulate_per_block), ("per_day", simulate_per_day)):
+        outcomes = fn(model, n_paths, seed=1)
+        out[peer] = {}
+        for figure, attr in FIGURES.items():
+            values = np.array([getattr(o, attr) for o in outcomes], dtype=float)
+            c = compare(pp[figure].to_numpy(), values, figure)
+            out[peer][figure] = {
+                "engine_mean": c.engine_mean,
+                "peer_mean": c.peer_mean,
+                "z": round(c.z, 3),
+                "ks_p": round(c.ks_p, 4),
+                "ok": c.ok(),
+            }
+    return out
+
+
 def fma_throughput(n_paths: int = 10_000, n_cohorts: int = 40, repeat: int = 200) -> float:
     """Element updates per second of ``a*b + c`` into a preallocated array (NumPy)."""
     rng = np.random.default_rng(0)
@@ -263,7 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
-        row = run_peer(args.one) if args.one in PEER_RUNS else run_workload(args.one)
+        if args.one == "equivalence":
+            row = run_equivalence()
+        elif args.one in PEER_RUNS:
+            row = run_peer(args.one)
+        else:
+            row = run_workload(args.one)
         print(json.dumps(row))
         return 0
     if args.profile:
@@ -283,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     if everything or args.scaling:
         names += [n for n in WORKLOADS if n.startswith("scale-") and n not in names]
     if everything or args.peers:
-        names += list(PEER_RUNS)
+        names += [*PEER_RUNS, "equivalence"]
     record: dict[str, Any] = {"machine": machine()}
     rows: dict[str, dict[str, Any]] = {}
     for name in names:
@@ -295,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
     std = rows.get("standard", {})
     if "cohort_days_per_s" in std:
         record["engine_share_of_fma"] = round(std["cohort_days_per_s"] / fma, 4)
+    if "equivalence" in rows:
+        record["equivalence"] = rows.pop("equivalence")
     record["rows"] = list(rows.values())
     record["linearity"] = linearity(rows)
     record["ratio_engine_over_peer"] = ratios(rows)
@@ -386,6 +419,22 @@ def markdown(record: dict[str, Any]) -> str:
             if f"{peer}_cpu" in rat:
                 line += f" ({rat[peer + '_cpu']:,}× per CPU-second)"
             lines.append(line + ".")
+    eq = record.get("equivalence")
+    if eq and "per_block" in eq:
+        lines += [
+            "",
+            f"Equivalence, engine vs peer ({eq['paths']} paths × {eq['days']} days, "
+            "z = difference of means in standard errors, KS two-sample p):",
+            "",
+            "| peer | figure | engine mean | peer mean | z | KS p | ok |",
+            "|---|---|---:|---:|---:|---:|---|",
+        ]
+        for peer in ("per_block", "per_day"):
+            for fig, c in eq[peer].items():
+                lines.append(
+                    f"| {peer} | {fig} | {c['engine_mean']:.6g} | {c['peer_mean']:.6g} | "
+                    f"{c['z']:+.2f} | {c['ks_p']:.3f} | {'yes' if c['ok'] else 'NO'} |"
+                )
     lines += [
         "",
         f"NumPy fused multiply-add over 10,000 × 40 float64: "
