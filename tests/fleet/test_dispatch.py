@@ -111,6 +111,49 @@ def test_site_power_never_exceeds_capacity_in_any_hour(spec_n: Any, seed: int) -
     assert np.all(state.available_mw.sum(axis=1) <= cap.sum() * (1 + 1e-12))
 
 
+@st.composite
+def scenarios(draw: Any) -> dict[str, Any]:
+    """A small random scenario over the random fleets (closed-form and hourly spot sites)."""
+    fleet, _ = draw(fleets())
+    for site in fleet["sites"]:
+        site["spot"]["intraday"] = draw(st.sampled_from(["closed_form", "hourly"]))
+        site["spot"]["sigma"] = draw(st.floats(0.0, 1.0))
+        site["spot"]["jump_rate_per_year"] = draw(st.floats(0.0, 50.0))
+    for c in fleet["cohorts"]:
+        if draw(st.booleans()):
+            c["failures"] = {"rate_per_year": 5.0, "repair_days": 3, "spares_units": 10}
+    return {
+        "name": "property",
+        "run": {
+            "start": "2026-06-29",
+            "horizon_days": 8,
+            "paths": 250,
+            "seed": draw(st.integers(0, 999)),
+        },
+        "network": BASE["network"],
+        "market": {
+            "btc_price": {
+                "model": "gbm",
+                "start_usd": draw(st.floats(20_000, 300_000)),
+                "volatility_per_year": 1.0,
+            }
+        },
+        "fleet": fleet,
+    }
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+@given(scenarios())
+def test_simulated_site_load_never_exceeds_capacity(d: dict[str, Any]) -> None:
+    """End to end over random scenarios: on every path and day the highest hourly draw of
+    every site is within its capacity (``max_site_load_share`` ≤ 1)."""
+    d["run"]["outputs"] = {"store_paths": True}
+    r = simulate(Scenario.model_validate(d))
+    assert float(r.paths["max_site_load_share"].max()) <= 1.0 + 1e-9
+
+
 def test_flat_price_fleet_takes_the_daily_fast_path() -> None:
     """Only fixed/hosted contracts: dispatch is the daily comparison and one matrix product —
     a cohort runs all day iff its revenue covers efficiency × PUE × 24 h × price."""

@@ -157,6 +157,23 @@ def test_degradation_lowers_hashrate_at_the_same_power() -> None:
     np.testing.assert_allclose(series(r, "energy_mwh"), series(new, "energy_mwh"))
 
 
+def test_age_at_install_shifts_the_weibull_clock() -> None:
+    """Units 2 years old at the start (Weibull k = 3, η = 3 years): day 0's expected
+    failures are N·q(730 days), far above a new fleet's; mean over 250 paths within 4 SE.
+    Degradation counts from the same age: 0.9^2 of new hashrate on day 0."""
+    spec = {"model": "weibull", "weibull_shape": 3, "weibull_scale_years": 3, "repair_days": 365}
+    r = run(horizon=20, failures=spec, age_at_install_years=2, degradation_per_year=0.1)
+    f = series(r, "failed_units")[:, :20].sum(axis=1)
+    ages = 2 * 365.25 + np.arange(20.0)
+    q = daily_failure_probability(FailureSpec(**spec), ages)
+    expect = N_UNITS * (1 - np.prod(1 - q))
+    assert abs(f.mean() - expect) < 4 * f.std() / np.sqrt(f.size)
+    new = expected_failures(FailureSpec(**spec), 20).sum()
+    assert expect > 10 * new
+    first = series(r, "fleet_hashrate_ehs")[:, 0]
+    np.testing.assert_allclose(first, (N_UNITS - series(r, "units_down")[:, 0]) * 200 * 0.81 / 1e6)
+
+
 def test_failures_do_not_depend_on_chunking() -> None:
     """Failures and DOA draw per stream block: one chunk or two give identical paths."""
     spec = {"model": "weibull", "weibull_shape": 0.7, "spares_units": 5, "repair_days": 3}

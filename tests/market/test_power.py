@@ -78,8 +78,12 @@ def test_index_contract_by_hand() -> None:
     """Spot 20 for 12 h and 200 for 12 h, adder 5: a cohort earning 100/MWh runs the cheap
     half and pays (20 + 5) per MWh; at 300/MWh it runs all day."""
     h = hours_of((12, 20.0), (12, 200.0))
-    d = site_day(site(IndexPowerSpec(adder_usd_per_mwh=5)), np.array([[100.0, 300.0]]),
-                 np.array([[2.0, 1.0]]), h)  # fmt: skip
+    d = site_day(
+        site(IndexPowerSpec(adder_usd_per_mwh=5)),
+        np.array([[100.0, 300.0]]),
+        np.array([[2.0, 1.0]]),
+        h,
+    )
     np.testing.assert_allclose(d.run_share, [[0.5, 1.0]])
     np.testing.assert_allclose(d.cost_usd_per_mw, [[12 * 25, 12 * 25 + 12 * 205]])
     np.testing.assert_allclose(d.peak_mw, [3.0])  # both run in the cheap hours
@@ -113,8 +117,9 @@ def test_demand_response_by_hand() -> None:
         energy_usd_per_mwh=75,
     )
     h = hours_of((22, 50.0), (2, 150.0))
-    d = site_day(site(FixedPowerSpec(price_usd_per_mwh=30), dr=dr), np.array([[60.0]]),
-                 np.array([[8.0]]), h)  # fmt: skip
+    d = site_day(
+        site(FixedPowerSpec(price_usd_per_mwh=30), dr=dr), np.array([[60.0]]), np.array([[8.0]]), h
+    )
     np.testing.assert_allclose(d.run_share, [[22 / 24]])
     np.testing.assert_allclose(d.shed_mwh, [16.0])
     np.testing.assert_allclose(d.credits_usd["dr_energy_usd"], [16 * 75])

@@ -93,6 +93,11 @@ DAILY_VARIABLES: dict[str, tuple[str, str]] = {
         "Hours the working fleet available under the site limits did not run (MW-weighted)",
     ),
     "fleet_j_per_th": ("J/TH", "Efficiency of the running fleet (machine power, no PUE)"),
+    "max_site_load_share": (
+        "1",
+        "Highest hourly draw of any site over its capacity (≤ 1: capacity is a hard limit; "
+        "expected hourly draw for closed-form sites)",
+    ),
 }
 
 #: Grid-programme flows booked when a site takes part: name -> description.
@@ -211,6 +216,7 @@ class ChunkEngine:
             elif day < model.n_days:
                 self.add_process(self._deliver(i, int(day)))
         self.fleet.refresh()
+        self._inv_capacity = 1.0 / fleet.site_capacity_mw
         self._declare_power()
         for component in model.components:
             component.attach(self)
@@ -433,6 +439,8 @@ class ChunkEngine:
             1.0 - np.divide(ran, avail, out=np.ones(self.n_paths), where=avail > 0)
         )
         it_mw = disp.it_power_mw if disp.it_power_mw is not None else ran
+        load = disp.site_power_mw * self._inv_capacity
+        v["max_site_load_share"] = load.max(axis=1, initial=0.0)
         v["fleet_j_per_th"] = np.divide(it_mw * 1e6, running, out=zero, where=running > 0)
         if disp.shed_mwh is not None and "dr_shed_mwh" in self.variables:
             v["dr_shed_mwh"] = disp.shed_mwh

@@ -6,6 +6,7 @@ Failures
     install day, or since the start for cohorts running at t=0) and ``Λ`` the cumulative
     hazard: ``Λ(a) = r·a/365.25`` for a constant hazard ``r`` per unit-year, or
     ``Λ(a) = (a/(365.25·η))^k`` for a Weibull life with shape ``k`` and scale ``η`` years.
+    Ages count from ``age_at_install_years`` (used machines, fleets running at the start).
     New failures are ``Binomial(working units, q_d)`` per path and cohort (drawn from the
     engine's ``"failures"`` generators, one whole ``(block paths, cohorts)`` array per stream
     block and day).  All units of a cohort share its age (replacements take the cohort's age:
@@ -130,6 +131,7 @@ class MachinesComponent:
         )
         self.spares0 = np.array([c.failures.spares_units if c.failures else 0 for c in cs], float)
         self.ring = int(self.repair_days.max()) + 1 if len(cs) else 1
+        self.age0_days = np.array([c.age_at_install_years * DAYS_PER_YEAR for c in cs], float)
 
     def attach(self, engine: ChunkEngine) -> None:
         """Per-engine state, the daily step, variables and the dead-on-arrival hook."""
@@ -182,7 +184,7 @@ class _Machines:
         """Degradation, repairs back, new failures (spares first), then the fleet refresh."""
         c, fs, v = self.c, self.engine.fleet, self.engine.values
         fleet = c.fleet
-        age = np.maximum(day - fleet.install_day, 0).astype(np.float64)
+        age = np.maximum(day - fleet.install_day, 0) + c.age0_days
         if (c.degrade > 0).any():
             fs.set_hashrate_factor((1.0 - c.degrade) ** (age / DAYS_PER_YEAR))
         failed = np.zeros_like(fs.installed_units)

@@ -850,6 +850,14 @@ class CohortSpec(Spec):
     doa_share: float = _f(
         0.0, ge=0, lt=1, description="Share of units dead on arrival at a delivery in the run."
     )
+    age_at_install_years: float = _f(
+        0.0,
+        unit="year",
+        ge=0,
+        le=30,
+        description="Age of the units when they start hashing here (used machines, or a "
+        "fleet already running at the start): failures and degradation count from it.",
+    )
 
     @model_validator(mode="after")
     def _known_mode(self) -> CohortSpec:
