@@ -264,6 +264,8 @@ def _uses_blocks(backend: dict[str, Any]) -> bool:
         or backend["block_paths"] is not None
         or backend["resume"]
         or backend["keep_going"]
+        or backend["workers"] is not None
+        or backend["scheduler"] is not None
     )
 
 

@@ -11,7 +11,7 @@ from runner_helpers import assert_identical, make_scenario
 
 from hashfleet.errors import InputError
 from hashfleet.results import Results
-from hashfleet.runner import simulate
+from hashfleet.runner import jobs, simulate
 from hashfleet.runner.blocks import FAULT_ENV, BlockOutcome
 from hashfleet.runner.jobs import BlocksFailedError
 
@@ -30,8 +30,12 @@ def test_block_sizes_give_identical_results(reference: Results, block_paths: int
     assert_identical(reference, res)
 
 
-def test_processes_give_identical_results(reference: Results) -> None:
-    """Two local worker processes, blocks of 250 paths: every array equal."""
+def test_processes_give_identical_results(
+    reference: Results, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two local worker processes, blocks of 250 paths, and the daily statistics reduced by
+    day ranges on the workers too: every array equal."""
+    monkeypatch.setattr(jobs, "DISTRIBUTE_REDUCE_BYTES", 0)
     res = simulate(make_scenario(), backend="processes", workers=2, block_paths=250)
     assert res.metadata["backend"] == "processes"
     assert_identical(reference, res)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from runner_helpers import assert_identical, make_scenario
 
-from hashfleet.runner import simulate
+from hashfleet.runner import jobs, simulate
 
 distributed = pytest.importorskip("distributed")
 
@@ -37,8 +37,12 @@ def cluster() -> Iterator[Any]:
         lc.close()
 
 
-def test_two_dask_workers_give_identical_results(cluster: Any) -> None:
-    """Blocks of 250 paths on 2 Dask workers: every array equal to the lockstep run."""
+def test_two_dask_workers_give_identical_results(
+    cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Blocks of 250 paths and the reduction by day ranges on 2 Dask workers: every array
+    equal to the lockstep run."""
+    monkeypatch.setattr(jobs, "DISTRIBUTE_REDUCE_BYTES", 0)
     sc = make_scenario()
     res = simulate(sc, backend="dask", scheduler=cluster.scheduler_address, block_paths=250)
     assert res.metadata["backend"] == "dask" and res.metadata["workers"] == 2
@@ -62,8 +66,7 @@ def test_a_killed_worker_is_recovered_with_identical_results(cluster: Any, tmp_p
         while time.monotonic() < deadline:
             log = run_dir / "attempts.log"
             if log.exists() and f" {victim}\n" in log.read_text():
-                time.sleep(0.3)
-                os.kill(victim, signal.SIGKILL)
+                os.kill(victim, signal.SIGKILL)  # the block has just started
                 return
             time.sleep(0.02)
 

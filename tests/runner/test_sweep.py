@@ -141,3 +141,19 @@ def test_cli_sweep_full_horizon_runs_in_process(tmp_path: Path) -> None:
     r = CliRunner().invoke(cli, ["sweep", str(SWEEP), "--out", str(tmp_path), "--no-progress"])
     assert r.exit_code == 0, r.output
     assert len(pd.read_parquet(tmp_path / "sweep.parquet")) == 12
+
+
+def test_cli_errors_name_the_option(tmp_path: Path) -> None:
+    """Bad backend options and a file without a sweep: section are clear input errors."""
+    baseline = str(ROOT / "scenarios" / "baseline.yaml")
+    r = CliRunner().invoke(cli, ["run", baseline, "--workers", "2", "--out", str(tmp_path)])
+    assert r.exit_code == 2
+    assert "InputError: workers: apply to the processes and dask backends" in r.output
+    r = CliRunner().invoke(cli, ["sweep", baseline, "--out", str(tmp_path)])
+    assert r.exit_code == 2
+    assert "sweep: expected a sweep section with grid: or zip:, got none" in r.output
+    r = CliRunner().invoke(
+        cli, ["run", baseline, "--out", str(tmp_path), "--block-paths", "300", "--paths", "5"]
+    )
+    assert r.exit_code == 2
+    assert "block_paths: expected a positive multiple of 250, got 300" in r.output

@@ -29,7 +29,7 @@ from hashfleet.engine.recorder import quantiles_last_axis
 from hashfleet.errors import InputError
 from hashfleet.processes import WINDOW_DAYS
 
-__all__ = ["PathStore", "require"]
+__all__ = ["PathStore", "daily_statistics_task", "reduce_span", "require"]
 
 _HINT = "install the optional dependencies with: pip install 'hashfleet[dask]'"
 
@@ -96,6 +96,8 @@ class PathStore:
             Extra JSON-serialisable attributes (seed, scenario hash, ...).
         """
         zarr = require("zarr")
+        from zarr.codecs import BloscCodec
+
         group = zarr.open_group(str(path), mode="w")
         for v in variables:
             group.create_array(
@@ -105,6 +107,7 @@ class PathStore:
                 dtype="f8",
                 dimension_names=("path", "day"),
                 fill_value=np.nan,
+                compressors=BloscCodec(cname="lz4", clevel=5, shuffle="shuffle"),
             )
         group.attrs.update(
             dict(attrs or {})
@@ -140,7 +143,11 @@ class PathStore:
         return np.asarray(self._array(name)[:n_paths, first_day:last_day], dtype=np.float64)
 
     def daily_statistics(
-        self, n_paths: int, quantiles: Sequence[float]
+        self,
+        n_paths: int,
+        quantiles: Sequence[float],
+        first_day: int = 0,
+        last_day: int | None = None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Daily mean and quantiles across paths ``0 .. n_paths-1``, one day-chunk at a time.
 
@@ -154,27 +161,31 @@ class PathStore:
         n_paths : int
             Paths kept.
         quantiles : sequence of float
+        first_day, last_day : int
+            Days ``first_day .. last_day-1`` (default: all); ``first_day`` a multiple of
+            :data:`WINDOW_DAYS`.
 
         Returns
         -------
-        mean : ndarray, shape ``(n_vars, n_days)``
-        quantile : ndarray, shape ``(n_vars, n_quantiles, n_days)``
+        mean : ndarray, shape ``(n_vars, k_days)``
+        quantile : ndarray, shape ``(n_vars, n_quantiles, k_days)``
         """
         q = np.asarray(quantiles, dtype=float)
-        nv = len(self.variables)
-        mean = np.zeros((nv, self.n_days))
-        quant = np.zeros((nv, len(q), self.n_days))
+        last_day = self.n_days if last_day is None else last_day
+        nv, k = len(self.variables), last_day - first_day
+        mean = np.zeros((nv, k))
+        quant = np.zeros((nv, len(q), k))
         # read as many whole day-chunks at once as fit in ~64 MB (fewer, larger reads)
-        windows = max(1, (64 * 2**20) // (8 * WINDOW_DAYS * max(1, n_paths)))
-        span = windows * WINDOW_DAYS
-        for first in range(0, self.n_days, span):
-            last = min(first + span, self.n_days)
+        span = reduce_span(n_paths)
+        for first in range(first_day, last_day, span):
+            last = min(first + span, last_day)
             for i, v in enumerate(self.variables):
                 block = np.ascontiguousarray(self.read(v, n_paths, first, last).T)  # (k, n)
                 for a in range(0, last - first, WINDOW_DAYS):
                     b = min(a + WINDOW_DAYS, last - first)
-                    mean[i, first + a : first + b] = block[a:b].mean(axis=1)
-                    quant[i, :, first + a : first + b] = quantiles_last_axis(block[a:b], q)
+                    at = first - first_day + a
+                    mean[i, at : at + b - a] = block[a:b].mean(axis=1)
+                    quant[i, :, at : at + b - a] = quantiles_last_axis(block[a:b], q)
         return mean, quant
 
     def paths_array(self, n_paths: int) -> NDArray[np.float64]:
@@ -183,3 +194,26 @@ class PathStore:
         for i, v in enumerate(self.variables):
             out[i] = self.read(v, n_paths, 0, self.n_days)
         return out
+
+
+def reduce_span(n_paths: int) -> int:
+    """Days (whole :data:`WINDOW_DAYS` windows) of one variable that fit in ~64 MB."""
+    return max(1, (64 * 2**20) // (8 * WINDOW_DAYS * max(1, n_paths))) * WINDOW_DAYS
+
+
+def daily_statistics_task(
+    args: tuple[str, int, tuple[float, ...], int, int],
+) -> tuple[int, NDArray[np.float64], NDArray[np.float64]]:
+    """One day range of :meth:`PathStore.daily_statistics`, as a task for a backend.
+
+    Parameters
+    ----------
+    args : (store path, n_paths, quantiles, first_day, last_day)
+
+    Returns
+    -------
+    (first_day, mean, quantile)
+    """
+    path, n_paths, quantiles, first, last = args
+    mean, quant = PathStore.open(Path(path)).daily_statistics(n_paths, quantiles, first, last)
+    return first, mean, quant

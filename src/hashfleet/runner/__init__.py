@@ -237,7 +237,6 @@ def _simulate_blocks(
 
     from hashfleet.runner.backends import make_backend
     from hashfleet.runner.jobs import BlocksFailedError, assemble, plan_job, run_jobs
-    from hashfleet.scenario import scenario_hash
 
     be = make_backend(backend, workers=workers, scheduler=scheduler)
     if resume and run_dir is None:
@@ -247,30 +246,36 @@ def _simulate_blocks(
         t0 = time.perf_counter()
         job = plan_job(scenario.name, scenario, folder, block_paths=block_paths, resume=resume)
         n_todo = len(job.todo)
-        failures = run_jobs([job], be, keep_going=keep_going, on_block=on_block)
-        if failures:
-            raise BlocksFailedError(failures, total=n_todo)
-        meta = {
-            "hashfleet_version": __version__,
-            "scenario_name": scenario.name,
-            "scenario_hash": scenario_hash(scenario),
-            "seed": scenario.run.seed,
-            "paths": scenario.run.paths,
-            "horizon_days": job.n_days,
-            "start": scenario.run.start.isoformat(),
-            "backend": be.name,
-            "workers": be.workers,
-            "block_paths": job.block_paths,
-            "blocks": len(job.blocks),
-            "blocks_computed": n_todo,
-            "stream_block_paths": STREAM_BLOCK_PATHS,
-            "chain_start_source": job.chain_source,
-        }
-        res = assemble(job, meta)
+        with be:
+            failures = run_jobs([job], be, keep_going=keep_going, on_block=on_block)
+            if failures:
+                raise BlocksFailedError(failures, total=n_todo)
+            res = assemble(job, _block_meta(scenario, job, be, n_todo), be)
         res.metadata["wall_time_s"] = round(time.perf_counter() - t0, 3)
         res.metadata["created_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         res.summary["metadata"] = res.metadata
         return res
+
+
+def _block_meta(scenario: Scenario, job: Any, be: Any, n_todo: int) -> dict[str, Any]:
+    from hashfleet.scenario import scenario_hash
+
+    return {
+        "hashfleet_version": __version__,
+        "scenario_name": scenario.name,
+        "scenario_hash": scenario_hash(scenario),
+        "seed": scenario.run.seed,
+        "paths": scenario.run.paths,
+        "horizon_days": job.n_days,
+        "start": scenario.run.start.isoformat(),
+        "backend": be.name,
+        "workers": be.workers,
+        "block_paths": job.block_paths,
+        "blocks": len(job.blocks),
+        "blocks_computed": n_todo,
+        "stream_block_paths": STREAM_BLOCK_PATHS,
+        "chain_start_source": job.chain_source,
+    }
 
 
 class _Sink:

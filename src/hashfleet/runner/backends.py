@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from hashfleet.errors import InputError, RunError
 from hashfleet.results.store import require
-from hashfleet.runner.blocks import BlockOutcome, BlockTask, run_block
+from hashfleet.runner.blocks import BlockOutcome, run_block
 
 __all__ = ["BACKENDS", "WORKER_ENV", "BackendName", "make_backend"]
 
@@ -54,8 +54,6 @@ WORKER_ENV: dict[str, str] = {
     "MKL_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
 }
-
-OnOutcome = Callable[[BlockOutcome], None]
 
 
 def make_backend(
@@ -81,6 +79,11 @@ def make_backend(
     if scheduler is not None and workers is not None:
         raise InputError("workers: give either a Dask scheduler address or a worker count")
     if backend == "in-process":
+        if workers is not None:
+            raise InputError(
+                f"workers: apply to the processes and dask backends, got {workers} workers "
+                "with the in-process backend"
+            )
         return SerialBackend()
     if backend == "processes":
         return ProcessBackend(workers or os.cpu_count() or 1)
@@ -88,35 +91,69 @@ def make_backend(
 
 
 class Backend:
-    """Runs block tasks; see the module docstring."""
+    """Runs tasks; see the module docstring.
+
+    Use as a context manager (``with backend: ...``) to keep workers (a Dask cluster) up
+    across several :meth:`run` calls — the block tasks, then the reduction.
+    """
 
     name: str = ""
     workers: int = 1
 
-    def run(self, tasks: Sequence[BlockTask], on_outcome: OnOutcome) -> None:
-        """Run ``tasks`` and call ``on_outcome`` in this process as each one finishes."""
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release workers started for the run."""
+
+    def run(
+        self,
+        tasks: Sequence[Any],
+        on_outcome: Callable[[Any], None],
+        fn: Callable[[Any], Any] = run_block,
+    ) -> None:
+        """Run ``fn(task)`` for every task; call ``on_outcome`` here as each one finishes.
+
+        ``fn`` must be a module-level function (it is pickled to the workers).  With the
+        default :func:`~hashfleet.runner.blocks.run_block`, a task lost with its worker
+        comes back as a failed :class:`BlockOutcome`; for other functions an exception in
+        a task is raised here as :class:`~hashfleet.errors.RunError`.
+        """
         raise NotImplementedError
 
 
 class SerialBackend(Backend):
-    """One block after another, in this process."""
+    """One task after another, in this process."""
 
     name = "in-process"
 
-    def run(self, tasks: Sequence[BlockTask], on_outcome: OnOutcome) -> None:
+    def run(
+        self,
+        tasks: Sequence[Any],
+        on_outcome: Callable[[Any], None],
+        fn: Callable[[Any], Any] = run_block,
+    ) -> None:
         for task in tasks:
-            on_outcome(run_block(task))
+            on_outcome(fn(task))
 
 
 class ProcessBackend(Backend):
-    """A pool of local worker processes."""
+    """A pool of local worker processes (one pool per :meth:`run`)."""
 
     name = "processes"
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
 
-    def run(self, tasks: Sequence[BlockTask], on_outcome: OnOutcome) -> None:
+    def run(
+        self,
+        tasks: Sequence[Any],
+        on_outcome: Callable[[Any], None],
+        fn: Callable[[Any], Any] = run_block,
+    ) -> None:
         if not tasks:
             return
         import multiprocessing as mp
@@ -131,7 +168,7 @@ class ProcessBackend(Backend):
             ctx.set_forkserver_preload(["hashfleet.runner.blocks"])
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=ctx)
         try:
-            pending: set[Future[BlockOutcome]] = {pool.submit(run_block, t) for t in tasks}
+            pending: set[Future[Any]] = {pool.submit(fn, t) for t in tasks}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in done:
@@ -155,24 +192,36 @@ class DaskBackend(Backend):
     def __init__(self, *, workers: int | None = None, scheduler: str | None = None) -> None:
         self.scheduler = scheduler
         self.workers = workers or 2
+        self._client: Any = None
+        self._cluster: Any = None
 
-    def run(self, tasks: Sequence[BlockTask], on_outcome: OnOutcome) -> None:
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+    def run(
+        self,
+        tasks: Sequence[Any],
+        on_outcome: Callable[[Any], None],
+        fn: Callable[[Any], Any] = run_block,
+    ) -> None:
         if not tasks:
             return
         require("dask")
         distributed = require("distributed")
-        client, cluster = self._connect(distributed)
+        if self._client is None:
+            self._client, self._cluster = self._connect(distributed)
+        client = self._client
         futures: list[Any] = []
         try:
             if self.scheduler is not None:
                 self.workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+            name = getattr(fn, "__name__", "task")
             futures = [
-                client.submit(
-                    run_block,
-                    t,
-                    key=f"hashfleet-block-{t.scenario_id}-{t.first_block}-{os.urandom(4).hex()}",
-                    pure=False,
-                )
+                client.submit(fn, t, key=f"hashfleet-{name}-{os.urandom(8).hex()}", pure=False)
                 for t in tasks
             ]
             by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
@@ -180,6 +229,8 @@ class DaskBackend(Backend):
                 if f.status == "error":
                     exc = f.exception()
                     tb = "".join(_format_tb(f.traceback()))
+                    if fn is not run_block:
+                        raise RunError(f"{name} failed: {type(exc).__name__}: {exc}\n{tb}")
                     outcome = BlockOutcome(
                         by_key[f.key], False, error=f"{type(exc).__name__}: {exc}", traceback=tb
                     )
@@ -189,9 +240,6 @@ class DaskBackend(Backend):
         finally:
             if futures:
                 client.cancel(futures)
-            client.close()
-            if cluster is not None:
-                cluster.close()
 
     def _connect(self, distributed: Any) -> tuple[Any, Any]:
         if self.scheduler is not None:

@@ -164,6 +164,11 @@ def _simulate_block(task: BlockTask) -> None:
         sink,
         record_events=sc.run.outputs.event_log,
     )
+    if list(engine.variables) != list(store.variables):
+        raise RuntimeError(
+            f"this worker's engine records {list(engine.variables)}, the run's store "
+            f"{list(store.variables)}: do all workers run the client's hashfleet version?"
+        )
     sink.start(store.variables, engine.totalled, engine.n_paths)
     engine.run_until(model.n_days)
     arrays: dict[str, NDArray[Any]] = {f"total_{k}": v for k, v in sink.totals.items()}
@@ -199,18 +204,19 @@ class _BlockSink:
         per_window = n_paths * WINDOW_DAYS * 8 * max(1, len(variables))
         windows = max(1, min(SPAN_BYTES // per_window, -(-self.n_days // WINDOW_DAYS)))
         self.span = windows * WINDOW_DAYS
-        self.buf = {v: np.zeros((n_paths, self.span)) for v in variables}
+        # day-major (span, n_paths): each day's values are one contiguous row
+        self.buf = {v: np.zeros((self.span, n_paths)) for v in variables}
         self.totals = {v: np.zeros(n_paths) for v in totalled if v in self.buf}
 
     def __call__(self, day: int, offset: int, values: dict[str, NDArray[np.float64]]) -> None:
         col = day % self.span
         for name, arr in values.items():
-            self.buf[name][:, col] = arr
+            self.buf[name][col] = arr
             if name in self.totals:
                 self.totals[name] += arr
         if col == self.span - 1 or day == self.n_days - 1:
             first = day - col
             for name, b in self.buf.items():
-                self.store.write(name, self.offset, first, b[:, : col + 1])
+                self.store.write(name, self.offset, first, np.ascontiguousarray(b[: col + 1].T))
             if day == self.n_days - 1:
-                self.last = {name: b[:, col].copy() for name, b in self.buf.items()}
+                self.last = {name: b[col].copy() for name, b in self.buf.items()}

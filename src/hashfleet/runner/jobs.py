@@ -32,8 +32,9 @@ from hashfleet.engine.core import ChunkEngine
 from hashfleet.engine.model import compile_scenario
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS
 from hashfleet.errors import InputError, RunError
+from hashfleet.processes import WINDOW_DAYS
 from hashfleet.results import write_atomic
-from hashfleet.results.store import PathStore
+from hashfleet.results.store import PathStore, daily_statistics_task, reduce_span
 from hashfleet.runner.backends import Backend
 from hashfleet.runner.blocks import BlockOutcome, BlockTask, block_file, load_block
 from hashfleet.scenario.schema import Scenario
@@ -42,6 +43,8 @@ __all__ = ["DEFAULT_BLOCK_PATHS", "BlocksFailedError", "Job", "plan_job", "run_j
 
 #: Paths per block task unless the user says otherwise.
 DEFAULT_BLOCK_PATHS = 1000
+#: Stores larger than this (bytes) are reduced by day ranges on the backend's workers.
+DISTRIBUTE_REDUCE_BYTES = 256 * 2**20
 
 OnBlock = Callable[[BlockOutcome], None]
 
@@ -226,8 +229,12 @@ def run_jobs(
     return failures
 
 
-def assemble(job: Job, meta: dict[str, Any]) -> Any:
-    """The :class:`~hashfleet.results.Results` of a job whose blocks are all finished."""
+def assemble(job: Job, meta: dict[str, Any], backend: Backend | None = None) -> Any:
+    """The :class:`~hashfleet.results.Results` of a job whose blocks are all finished.
+
+    The daily statistics are reduced from the store by day ranges; for a large store
+    (over :data:`DISTRIBUTE_REDUCE_BYTES`) the ranges are tasks on ``backend``.
+    """
     from hashfleet.runner import _assemble, _merge_events
     from hashfleet.scenario import dump_resolved
 
@@ -239,7 +246,7 @@ def assemble(job: Job, meta: dict[str, Any]) -> Any:
     n = job.n_paths
     parts = [load_block(block_file(job.run_dir, f, nb)) for f, nb in job.blocks]
     store = PathStore.open(job.run_dir / "store.zarr")
-    mean, quant = store.daily_statistics(n, sc.run.outputs.quantiles)
+    mean, quant = _daily_statistics(job, store, backend)
     stats = _Stats(
         variables=tuple(job.variables),
         n_paths=n,
@@ -265,6 +272,34 @@ def assemble(job: Job, meta: dict[str, Any]) -> Any:
         meta,
         dump_resolved(sc),
     )
+
+
+def _daily_statistics(
+    job: Job, store: PathStore, backend: Backend | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Daily mean and quantiles of a job's store, by day ranges on ``backend`` if large."""
+    from hashfleet.runner.backends import SerialBackend
+
+    n, n_days = job.n_paths, job.n_days
+    quantiles = tuple(job.scenario.run.outputs.quantiles)
+    size = 8 * n * n_days * len(store.variables)
+    if backend is None or isinstance(backend, SerialBackend) or size < DISTRIBUTE_REDUCE_BYTES:
+        return store.daily_statistics(n, quantiles)
+    W = WINDOW_DAYS
+    n_windows = math.ceil(n_days / W)
+    per = max(1, min(reduce_span(n) // W, math.ceil(n_windows / (2 * backend.workers))))
+    ranges = [(d, min(d + per * W, n_days)) for d in range(0, n_days, per * W)]
+    mean = np.zeros((len(store.variables), n_days))
+    quant = np.zeros((len(store.variables), len(quantiles), n_days))
+
+    def take(result: tuple[int, NDArray[np.float64], NDArray[np.float64]]) -> None:
+        first, m, q = result
+        mean[:, first : first + m.shape[1]] = m
+        quant[:, :, first : first + m.shape[1]] = q
+
+    tasks = [(str(store.path), n, quantiles, a, b) for a, b in ranges]
+    backend.run(tasks, take, fn=daily_statistics_task)
+    return mean, quant
 
 
 @dataclass

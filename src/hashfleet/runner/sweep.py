@@ -29,7 +29,7 @@ import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -39,6 +39,10 @@ from hashfleet.results import write_atomic
 from hashfleet.results.store import require
 from hashfleet.runner.blocks import BlockOutcome
 from hashfleet.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from hashfleet.runner.backends import Backend
+    from hashfleet.runner.jobs import Job
 
 __all__ = ["SweepPoint", "SweepResult", "expand_sweep", "run_sweep"]
 
@@ -203,9 +207,8 @@ def run_sweep(
     BlocksFailedError
         A block failed and ``keep_going`` is off.
     """
-    from hashfleet import __version__
     from hashfleet.runner.backends import make_backend
-    from hashfleet.runner.jobs import Job, assemble, plan_job, run_jobs
+    from hashfleet.runner.jobs import plan_job, run_jobs
     from hashfleet.scenario import dump_resolved, scenario_hash
 
     out = Path(out_dir)
@@ -235,37 +238,47 @@ def run_sweep(
                 resume=resume,
             )
         )
-    failures = run_jobs(jobs, be, keep_going=keep_going, on_block=on_block)
-    failed = {o.task.scenario_id: o for o in failures}
-    for job in jobs:
-        if job.scenario_id in failed:
-            continue
-        meta = {
-            "hashfleet_version": __version__,
-            "scenario_name": job.scenario.name,
-            "scenario_hash": scenario_hash(job.scenario),
-            "seed": job.scenario.run.seed,
-            "paths": job.scenario.run.paths,
-            "horizon_days": job.n_days,
-            "start": job.scenario.run.start.isoformat(),
-            "backend": be.name,
-            "workers": be.workers,
-            "block_paths": job.block_paths,
-            "blocks": len(job.blocks),
-            "stream_block_paths": STREAM_BLOCK_PATHS,
-            "chain_start_source": job.chain_source,
-        }
-        res = assemble(job, meta)
-        with write_atomic(job.run_dir.parent / "summary.json") as tmp:
-            tmp.write_text(json.dumps(res.summary, indent=2, default=_json) + "\n")
-        done[job.scenario_id] = json.loads(json.dumps(res.summary, default=_json))
-        if not keep_blocks:
-            shutil.rmtree(job.run_dir, ignore_errors=True)
+    with be:
+        failures = run_jobs(jobs, be, keep_going=keep_going, on_block=on_block)
+        failed = {o.task.scenario_id: o for o in failures}
+        for job in jobs:
+            if job.scenario_id not in failed:
+                done[job.scenario_id] = _summarise(job, be, keep_blocks)
     rows = [_row(p, done.get(p.scenario_id), failed.get(p.scenario_id)) for p in points]
     table = pd.DataFrame(rows)
     _write_table(table, out)
     n_run = sum(len(j.todo) for j in jobs)
     return SweepResult(table, failures, out, list(points[0].params), n_run)
+
+
+def _summarise(job: Job, be: Backend, keep_blocks: bool) -> dict[str, Any]:
+    """Assemble a finished scenario, write its summary.json, return the summary."""
+    from hashfleet import __version__
+    from hashfleet.runner.jobs import assemble
+    from hashfleet.scenario import scenario_hash
+
+    meta = {
+        "hashfleet_version": __version__,
+        "scenario_name": job.scenario.name,
+        "scenario_hash": scenario_hash(job.scenario),
+        "seed": job.scenario.run.seed,
+        "paths": job.scenario.run.paths,
+        "horizon_days": job.n_days,
+        "start": job.scenario.run.start.isoformat(),
+        "backend": be.name,
+        "workers": be.workers,
+        "block_paths": job.block_paths,
+        "blocks": len(job.blocks),
+        "stream_block_paths": STREAM_BLOCK_PATHS,
+        "chain_start_source": job.chain_source,
+    }
+    res = assemble(job, meta, be)
+    with write_atomic(job.run_dir.parent / "summary.json") as tmp:
+        tmp.write_text(json.dumps(res.summary, indent=2, default=_json) + "\n")
+    if not keep_blocks:
+        shutil.rmtree(job.run_dir, ignore_errors=True)
+    summary: dict[str, Any] = json.loads(json.dumps(res.summary, default=_json))
+    return summary
 
 
 def _row(point: SweepPoint, summary: dict[str, Any] | None, failure: Any) -> dict[str, Any]:
