@@ -804,9 +804,9 @@ class SiteSpec(Spec):
     @classmethod
     def _fixed_by_default(cls, data: Any) -> Any:
         """A ``power`` mapping without ``contract`` is a fixed PPA (the original shape)."""
-        if isinstance(data, dict) and isinstance(data.get("power"), dict):
-            if "contract" not in data["power"]:
-                data = {**data, "power": {"contract": "fixed", **data["power"]}}
+        power = data.get("power") if isinstance(data, dict) else None
+        if isinstance(power, dict) and "contract" not in power:
+            data = {**data, "power": {"contract": "fixed", **power}}
         return data
 
     @model_validator(mode="after")
