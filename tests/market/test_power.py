@@ -379,3 +379,22 @@ def test_ercot_scenario_runs_from_the_cli(tmp_path: Path) -> None:
     )
     assert r.exit_code == 0, r.output
     assert "Power cost" in r.output
+
+
+@pytest.mark.slow
+def test_engine_closed_form_matches_hourly_simulation_large() -> None:
+    """The engine comparison at 1,000 paths × 180 days (June–November, 4CP months included):
+    energy, power cost and production within 0.3 %, DR credits and 4CP charges within 1 %."""
+    sc = power_scenario("closed_form")
+    run = sc.run.model_copy(update={"paths": 1000, "horizon_days": 180})
+    closed = simulate(sc.model_copy(update={"run": run}))
+    hourly_sc = power_scenario("hourly")
+    hourly = simulate(hourly_sc.model_copy(update={"run": run}))
+    for v, tol in (
+        ("energy_mwh", 0.003),
+        ("power_cost_usd", 0.003),
+        ("production_btc", 0.003),
+        ("dr_energy_usd", 0.01),
+        ("cp_charge_usd", 0.01),
+    ):
+        assert total(closed, v).mean() == pytest.approx(total(hourly, v).mean(), rel=tol), v
