@@ -148,6 +148,20 @@ class _Machines:
         self.spares = np.tile(comp.spares0, (n_paths, 1))
         self.in_repair = np.zeros((comp.ring, n_paths, n_cohorts))
         self.rng = engine.rng("failures")
+        # daily failure probability of each failing cohort, (n_days, n_failing)
+        days = np.arange(engine.model.n_days)[:, None]
+        fleet = comp.fleet
+        ages = np.maximum(days - fleet.install_day[None, :], 0) + comp.age0_days[None, :]
+        self.q = (
+            np.column_stack(
+                [
+                    daily_failure_probability(fleet.cohorts[i].failures, ages[:, i])  # type: ignore[arg-type]
+                    for i in comp.failing
+                ]
+            )
+            if comp.failing
+            else np.zeros((engine.model.n_days, 0))
+        )
         engine.add_step(18, "machines", self.step)
         engine.declare("failed_units", "unit", "Units that failed in the day", total=True)
         engine.declare("units_down", "unit", "Failed units not yet back or replaced")
@@ -197,13 +211,7 @@ class _Machines:
             back[:] = 0.0
             idx = c.failing
             working = fs.installed_units[:, idx] - fs.down_units[:, idx]
-            p = np.array(
-                [
-                    daily_failure_probability(fleet.cohorts[i].failures, age[i])  # type: ignore[arg-type]
-                    for i in idx
-                ]
-            )
-            new = self._binomial(np.maximum(working, 0.0), p[None, :])
+            new = self._binomial(np.maximum(working, 0.0), self.q[day][None, :])
             failed[:, idx] = new
             from_spares = np.minimum(new, self.spares[:, idx])
             self.spares[:, idx] -= from_spares
