@@ -37,7 +37,6 @@ from numpy.typing import NDArray
 from hashfleet.engine.core import ChunkEngine
 from hashfleet.engine.model import compile_scenario
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS
-from hashfleet.processes import WINDOW_DAYS
 from hashfleet.results import write_atomic
 from hashfleet.results.store import PathStore
 from hashfleet.scenario.schema import Scenario
@@ -53,8 +52,6 @@ __all__ = [
 
 #: Environment variable naming blocks that must fail (fault-injection for tests).
 FAULT_ENV = "HASHFLEET_INJECT_FAILURE"
-#: Bytes of daily values a block task buffers between writes to the store.
-SPAN_BYTES = 32 * 2**20
 _EVENT_KINDS = ("retargets", "halvings")
 
 
@@ -184,26 +181,22 @@ def _simulate_block(task: BlockTask) -> None:
 
 
 class _BlockSink:
-    """Receives a block's daily values; writes them to the store a span of windows at a time.
+    """Receives a block's daily values; writes them to the store one day-chunk at a time.
 
-    A span is a whole number of :data:`WINDOW_DAYS` windows (so writes stay aligned to the
-    store's chunks), as many as fit in about :data:`SPAN_BYTES` for the block's variables:
-    each store write has a fixed cost (~1 ms), so fewer, larger writes keep it negligible.
+    The store's chunks hold ``chunk_days`` days (whole windows), so each write fills whole
+    chunks (no read-modify-write) and there are few, large writes: each costs ~1 ms.
     """
 
     def __init__(self, store: PathStore, offset: int, n_days: int) -> None:
         self.store = store
         self.offset = offset
         self.n_days = n_days
-        self.span = WINDOW_DAYS
+        self.span = store.chunk_days
         self.buf: dict[str, NDArray[np.float64]] = {}
         self.totals: dict[str, NDArray[np.float64]] = {}
         self.last: dict[str, NDArray[np.float64]] = {}
 
     def start(self, variables: tuple[str, ...], totalled: list[str], n_paths: int) -> None:
-        per_window = n_paths * WINDOW_DAYS * 8 * max(1, len(variables))
-        windows = max(1, min(SPAN_BYTES // per_window, -(-self.n_days // WINDOW_DAYS)))
-        self.span = windows * WINDOW_DAYS
         # day-major (span, n_paths): each day's values are one contiguous row
         self.buf = {v: np.zeros((self.span, n_paths)) for v in variables}
         self.totals = {v: np.zeros(n_paths) for v in totalled if v in self.buf}

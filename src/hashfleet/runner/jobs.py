@@ -32,7 +32,6 @@ from hashfleet.engine.core import ChunkEngine
 from hashfleet.engine.model import compile_scenario
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS
 from hashfleet.errors import InputError, RunError
-from hashfleet.processes import WINDOW_DAYS
 from hashfleet.results import write_atomic
 from hashfleet.results.store import PathStore, daily_statistics_task, reduce_span
 from hashfleet.runner.backends import Backend
@@ -285,10 +284,10 @@ def _daily_statistics(
     size = 8 * n * n_days * len(store.variables)
     if backend is None or isinstance(backend, SerialBackend) or size < DISTRIBUTE_REDUCE_BYTES:
         return store.daily_statistics(n, quantiles)
-    W = WINDOW_DAYS
-    n_windows = math.ceil(n_days / W)
-    per = max(1, min(reduce_span(n) // W, math.ceil(n_windows / (2 * backend.workers))))
-    ranges = [(d, min(d + per * W, n_days)) for d in range(0, n_days, per * W)]
+    C = store.chunk_days  # ranges of whole chunks, about two per worker
+    n_chunks = math.ceil(n_days / C)
+    per = max(1, min(reduce_span(n, C) // C, math.ceil(n_chunks / (2 * backend.workers))))
+    ranges = [(d, min(d + per * C, n_days)) for d in range(0, n_days, per * C)]
     mean = np.zeros((len(store.variables), n_days))
     quant = np.zeros((len(store.variables), len(quantiles), n_days))
 
