@@ -10,7 +10,7 @@ import xarray as xr
 from runner_helpers import assert_identical, make_scenario
 
 from hashfleet.errors import InputError
-from hashfleet.results import Results
+from hashfleet.results import Results, store
 from hashfleet.runner import jobs, simulate
 from hashfleet.runner.blocks import FAULT_ENV, BlockOutcome
 from hashfleet.runner.jobs import BlocksFailedError
@@ -33,9 +33,10 @@ def test_block_sizes_give_identical_results(reference: Results, block_paths: int
 def test_processes_give_identical_results(
     reference: Results, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two local worker processes, blocks of 250 paths, and the daily statistics reduced by
-    day ranges on the workers too: every array equal."""
+    """Two local worker processes, blocks of 250 paths, 32-day store chunks, and the daily
+    statistics reduced by day ranges (one per chunk) on the workers too: every array equal."""
     monkeypatch.setattr(jobs, "DISTRIBUTE_REDUCE_BYTES", 0)
+    monkeypatch.setattr(store, "chunk_days", lambda chunk_paths, n_days: 32)
     res = simulate(make_scenario(), backend="processes", workers=2, block_paths=250)
     assert res.metadata["backend"] == "processes"
     assert_identical(reference, res)
