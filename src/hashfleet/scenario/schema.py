@@ -37,8 +37,8 @@ __all__ = [
     "GbmPriceSpec",
     "GrowthHashrateSpec",
     "HashrateSpec",
-    "InstantResponseHashrateSpec",
     "HoldPolicySpec",
+    "InstantResponseHashrateSpec",
     "LognormalFeesSpec",
     "MarketSpec",
     "MertonPriceSpec",
@@ -57,9 +57,9 @@ __all__ = [
     "Scenario",
     "ScenarioPath",
     "SiteSpec",
+    "StrategySpec",
     "SupplyShockSpec",
     "SweepSpec",
-    "StrategySpec",
 ]
 
 
