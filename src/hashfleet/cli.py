@@ -523,9 +523,7 @@ def catalogue(as_csv: bool, path: str) -> None:
     multiple=True,
     help="Strategy to run (repeatable; the first is the reference) [all].",
 )
-@click.option(
-    "--confidence", type=float, default=0.95, show_default=True, help="Interval level."
-)
+@click.option("--confidence", type=float, default=0.95, show_default=True, help="Interval level.")
 @click.option(
     "--csv", "csv_out", type=click.Path(dir_okay=False, path_type=Path), help="Write CSV."
 )

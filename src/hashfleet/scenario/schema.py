@@ -1031,12 +1031,8 @@ class OrderSpec(Spec):
     tranches: int = _f(
         1, ge=1, le=60, description="Deliveries of equal size; the balance is paid per tranche."
     )
-    tranche_interval_days: int = _f(
-        30, unit="day", ge=1, description="Days between tranches."
-    )
-    commissioning_days: int = _f(
-        7, unit="day", ge=0, description="Days from delivery to hashing."
-    )
+    tranche_interval_days: int = _f(30, unit="day", ge=1, description="Days between tranches.")
+    commissioning_days: int = _f(7, unit="day", ge=0, description="Days from delivery to hashing.")
 
 
 class OpexSpec(Spec):
@@ -1107,9 +1103,7 @@ class BuyDipPolicySpec(_UpgradeBase):
     """Buy used machines when their secondary price falls below X days of hashprice."""
 
     kind: Literal["buy_dip"] = "buy_dip"
-    model: str = _f(
-        min_length=1, description="Catalogue model bought on the secondary market."
-    )
+    model: str = _f(min_length=1, description="Catalogue model bought on the secondary market.")
     lead_time_days: int = _f(0, unit="day", ge=0, description="Purchase to delivery.")
     deposit_share: float = _f(0.0, ge=0, le=1, description="Paid on purchase (rest on delivery).")
     threshold_days: float = _f(
@@ -1122,10 +1116,7 @@ class BuyDipPolicySpec(_UpgradeBase):
 
 
 UpgradePolicySpec = Annotated[
-    HoldPolicySpec
-    | ReplaceUnprofitablePolicySpec
-    | RefreshFrontierPolicySpec
-    | BuyDipPolicySpec,
+    HoldPolicySpec | ReplaceUnprofitablePolicySpec | RefreshFrontierPolicySpec | BuyDipPolicySpec,
     Field(discriminator="kind"),
 ]
 
