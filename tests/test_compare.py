@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import hashfleet
+from builders import CHAIN_2026
 from hashfleet.cli import cli
 from hashfleet.compare import compare
 from hashfleet.errors import InputError
@@ -31,11 +32,7 @@ BASE: dict[str, Any] = {
         "outputs": {"event_log": False},
     },
     "network": {
-        "start": {
-            "height": 930_349,
-            "bits": 0x1701E605,
-            "epoch_start_time": "2025-12-25T03:03:10Z",
-        },
+        "start": CHAIN_2026,
         "hashrate": {"model": "growth", "growth_per_year": 0.3, "noise_sigma": 0.05},
         "fees": {"model": "lognormal", "median_btc_per_block": 0.02, "sigma": 0.4},
     },

@@ -28,7 +28,13 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["WINDOW_DAYS", "ExogenousProcess", "FloatArray", "ProcessContext"]
+__all__ = [
+    "WINDOW_DAYS",
+    "DailySeriesProcess",
+    "ExogenousProcess",
+    "FloatArray",
+    "ProcessContext",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -101,3 +107,63 @@ class ExogenousProcess(Protocol):
             One ``(n_paths, n_days)`` float64 array per name in :attr:`outputs`.
         """
         ...
+
+
+class DailySeriesProcess:
+    """A deterministic process: the same daily series on every path, padded past its end
+    with its last value.  It draws nothing.
+
+    Parameters
+    ----------
+    series : Mapping[str, numpy.ndarray]
+        Output name -> ``(n_values,)`` float64 values of days ``0 .. n_values - 1``.
+    source : str
+        Where the values came from, for error messages.
+    positive : Sequence[str]
+        Outputs that must be finite and > 0 on every day (e.g. a price).
+    what : str
+        How to name a bad value in an error (``"prices > 0"``).
+    """
+
+    def __init__(
+        self,
+        series: Mapping[str, FloatArray],
+        source: str = "<array>",
+        *,
+        positive: tuple[str, ...] = (),
+        what: str = "values > 0",
+    ) -> None:
+        from hashfleet.errors import DataError
+
+        self.series = {k: np.asarray(v, dtype=np.float64) for k, v in series.items()}
+        for name, v in self.series.items():
+            if v.ndim != 1 or v.size == 0:
+                raise DataError(f"{source}: expected a non-empty daily series, got shape {v.shape}")
+            if name in positive:
+                bad = ~(np.isfinite(v) & (v > 0))
+                if bad.any():
+                    day = int(np.flatnonzero(bad)[0])
+                    raise DataError(
+                        f"{source}: expected {what} on every day, got {v[day]} on day {day}"
+                    )
+        self.outputs: tuple[str, ...] = tuple(self.series)
+
+    def init_state(self, n_paths: int) -> int:
+        """Return the number of paths (the process has no other state)."""
+        return n_paths
+
+    def window(
+        self,
+        state: int,
+        rng: np.random.Generator,
+        first_day: int,
+        n_days: int,
+        inputs: Mapping[str, FloatArray],
+    ) -> dict[str, FloatArray]:
+        """Return days ``first_day .. first_day + n_days - 1`` of every series,
+        each ``(n_paths, n_days)``; draws nothing."""
+        out = {}
+        for name, v in self.series.items():
+            days = np.minimum(np.arange(first_day, first_day + n_days), v.size - 1)
+            out[name] = np.broadcast_to(v[days], (state, n_days)).copy()
+        return out

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
 import numpy as np
 import pytest
 
+from builders import CHAIN_2026, build
 from hashfleet.runner import simulate
 from hashfleet.scenario.schema import Scenario
 
@@ -22,11 +22,7 @@ BASE: dict[str, Any] = {
         "outputs": {"store_paths": True},
     },
     "network": {
-        "start": {
-            "height": 930_349,
-            "bits": 0x1701E605,
-            "epoch_start_time": "2025-12-25T03:03:10Z",
-        },
+        "start": CHAIN_2026,
         "hashrate": {"model": "growth", "growth_per_year": 0.3, "noise_sigma": 0.05},
         "fees": {"model": "lognormal", "median_btc_per_block": 0.02, "sigma": 0.4},
     },
@@ -50,15 +46,8 @@ BASE: dict[str, Any] = {
 
 
 def scenario(**changes: Any) -> Scenario:
-    """BASE with dotted-path changes."""
-    d = copy.deepcopy(BASE)
-    for path, value in changes.items():
-        node = d
-        keys = path.split("__")
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = value
-    return Scenario.model_validate(d)
+    """BASE with changes at ``a__b`` paths."""
+    return build(BASE, **changes)
 
 
 @pytest.fixture(scope="module")

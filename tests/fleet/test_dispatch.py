@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from builders import CHAIN_2026
 from hashfleet.fleet.catalogue import load_catalogue
 from hashfleet.fleet.machines import choose_best_modes
 from hashfleet.fleet.operations import FleetState, compile_fleet, dispatch
@@ -197,11 +198,7 @@ BASE: dict[str, Any] = {
     "name": "dispatch-test",
     "run": {"start": "2026-01-01", "horizon_days": 20, "paths": 250, "seed": 5},
     "network": {
-        "start": {
-            "height": 930_349,
-            "bits": 0x1701E605,
-            "epoch_start_time": "2025-12-25T03:03:10Z",
-        },
+        "start": CHAIN_2026,
     },
     "market": {"btc_price": {"model": "gbm", "start_usd": 90_000, "volatility_per_year": 0.3}},
     "fleet": {

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from builders import CHAIN_2026
 from hashfleet.fleet.machines import cumulative_hazard, daily_failure_probability
 from hashfleet.runner import simulate
 from hashfleet.scenario.schema import FailureSpec, Scenario
@@ -23,11 +24,7 @@ BASE: dict[str, Any] = {
         "outputs": {"store_paths": True},
     },
     "network": {
-        "start": {
-            "height": 930_349,
-            "bits": 0x1701E605,
-            "epoch_start_time": "2025-12-25T03:03:10Z",
-        },
+        "start": CHAIN_2026,
     },
     "market": {"btc_price": {"model": "gbm", "start_usd": 90_000, "volatility_per_year": 0.3}},
     "fleet": {

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
 import pytest
 
+from builders import CHAIN_2026, build
 from hashfleet.engine.core import ChunkEngine
 from hashfleet.engine.model import compile_scenario
 from hashfleet.errors import InputError
@@ -25,11 +25,7 @@ BASE: dict[str, Any] = {
         "outputs": {"store_paths": True, "event_log": False},
     },
     "network": {
-        "start": {
-            "height": 930_349,
-            "bits": 0x1701E605,
-            "epoch_start_time": "2025-12-25T03:03:10Z",
-        },
+        "start": CHAIN_2026,
         "hashrate": {"model": "growth", "growth_per_year": 0.0},
         "fees": {"model": "constant", "btc_per_block": 0.02},
         "blocks": "deterministic",
@@ -67,14 +63,8 @@ BASE: dict[str, Any] = {
 
 
 def make(**changes: Any) -> Scenario:
-    d = copy.deepcopy(BASE)
-    for path, value in changes.items():
-        node = d
-        keys = path.split("__")
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = value
-    return Scenario.model_validate(d)
+    """BASE with changes at ``a__b`` paths."""
+    return build(BASE, **changes)
 
 
 @pytest.fixture(scope="module")

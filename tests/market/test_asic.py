@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from builders import CHAIN_2026
 from hashfleet.engine.core import ChunkEngine
 from hashfleet.engine.model import compile_scenario
 from hashfleet.fleet.catalogue import load_catalogue
@@ -69,11 +70,7 @@ def _scenario(**asic: object) -> Scenario:
             "name": "asic",
             "run": {"start": "2026-01-01", "horizon_days": 5, "paths": 500, "seed": 3},
             "network": {
-                "start": {
-                    "height": 930_349,
-                    "bits": 0x1701E605,
-                    "epoch_start_time": "2025-12-25T03:03:10Z",
-                },
+                "start": CHAIN_2026,
             },
             "market": {"btc_price": {"model": "gbm", "start_usd": 88_000}},
             "fleet": {

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from builders import CHAIN_2026
 from hashfleet.cli import cli
 from hashfleet.errors import ScenarioError
 from hashfleet.market.power import (
@@ -263,11 +264,7 @@ BASE: dict[str, Any] = {
     "name": "power-test",
     "run": {"start": "2026-06-01", "horizon_days": 40, "paths": 250, "seed": 11},
     "network": {
-        "start": {
-            "height": 930_349,
-            "bits": 0x1701E605,
-            "epoch_start_time": "2025-12-25T03:03:10Z",
-        },
+        "start": CHAIN_2026,
         "hashrate": {"model": "growth", "growth_per_year": 0.3},
     },
     "market": {"btc_price": {"model": "gbm", "start_usd": 70_000, "volatility_per_year": 0.5}},

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from builders import CHAIN_2026
 from hashfleet.engine.core import ChunkEngine
 from hashfleet.engine.model import compile_scenario
 from hashfleet.errors import InputError
@@ -22,11 +23,7 @@ BASE: dict[str, Any] = {
     "name": "policy-test",
     "run": {"start": "2026-01-01", "horizon_days": 80, "paths": 2, "seed": 1},
     "network": {
-        "start": {
-            "height": 930_349,
-            "bits": 0x1701E605,
-            "epoch_start_time": "2025-12-25T03:03:10Z",
-        },
+        "start": CHAIN_2026,
         "hashrate": {"model": "growth", "growth_per_year": 0.0},
         "fees": {"model": "constant", "btc_per_block": 0.02},
         "blocks": "deterministic",

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from builders import CHAIN_2026
 from hashfleet.results import Results
 from hashfleet.scenario.schema import Scenario
 
@@ -20,11 +21,7 @@ BASE: dict[str, Any] = {
         "outputs": {"store_paths": True},
     },
     "network": {
-        "start": {
-            "height": 930_349,
-            "bits": 0x1701E605,
-            "epoch_start_time": "2025-12-25T03:03:10Z",
-        },
+        "start": CHAIN_2026,
         "hashrate": {"model": "growth", "growth_per_year": 0.3, "noise_sigma": 0.05},
         "fees": {"model": "lognormal", "median_btc_per_block": 0.02, "sigma": 0.4},
     },

@@ -54,7 +54,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from hashfleet.errors import DataError
-from hashfleet.processes import FloatArray, ProcessContext
+from hashfleet.processes import DailySeriesProcess, FloatArray, ProcessContext
 from hashfleet.scenario.schema import (
     BootstrapPriceSpec,
     CsvPriceSpec,
@@ -362,7 +362,7 @@ class BootstrapPriceProcess:
 # ----------------------------------------------------------------------------------- CSV
 
 
-class CsvPriceProcess:
+class CsvPriceProcess(DailySeriesProcess):
     """A deterministic price path, the same on every path, padded with its last value.
 
     Parameters
@@ -371,44 +371,19 @@ class CsvPriceProcess:
         ``(n_values,)`` price (USD) of days ``0 .. n_values - 1``, finite and > 0.
     source : str
         Where the values came from, for error messages.
-    """
 
-    outputs: tuple[str, ...] = PRICE_OUTPUTS
+    Outputs ``btc_price_usd`` (USD) and ``price_shock`` (zeros), each ``(n_paths, n_days)``.
+    """
 
     def __init__(self, values_usd: FloatArray, source: str = "<array>") -> None:
         v = np.asarray(values_usd, dtype=np.float64)
-        if v.ndim != 1 or v.size == 0:
-            raise DataError(f"{source}: expected a non-empty daily series, got shape {v.shape}")
-        bad = ~(np.isfinite(v) & (v > 0))
-        if bad.any():
-            day = int(np.flatnonzero(bad)[0])
-            raise DataError(
-                f"{source}: expected prices > 0 on every day, got {v[day]} on day {day}"
-            )
-        self.values_usd = v
-
-    def init_state(self, n_paths: int) -> int:
-        """Return the number of paths (the process has no other state)."""
-        return n_paths
-
-    def window(
-        self,
-        state: int,
-        rng: np.random.Generator,
-        first_day: int,
-        n_days: int,
-        inputs: Mapping[str, FloatArray],
-    ) -> dict[str, FloatArray]:
-        """Return days ``first_day .. first_day + n_days - 1``; draws nothing.
-
-        Returns
-        -------
-        dict[str, numpy.ndarray]
-            ``btc_price_usd`` (USD) and ``price_shock`` (zeros), each ``(n_paths, n_days)``.
-        """
-        days = np.minimum(np.arange(first_day, first_day + n_days), self.values_usd.size - 1)
-        price = np.broadcast_to(self.values_usd[days], (state, n_days)).copy()
-        return {"btc_price_usd": price, "price_shock": np.zeros((state, n_days))}
+        super().__init__(
+            {"btc_price_usd": v, "price_shock": np.zeros(max(v.size, 1))},
+            source,
+            positive=("btc_price_usd",),
+            what="prices > 0",
+        )
+        self.values_usd = self.series["btc_price_usd"]
 
 
 # ------------------------------------------------------------------------------- kernels

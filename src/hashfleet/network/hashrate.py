@@ -34,9 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hashfleet.errors import DataError
 from hashfleet.network.fees import ou_phi, ou_window
-from hashfleet.processes import FloatArray, ProcessContext
+from hashfleet.processes import DailySeriesProcess, FloatArray, ProcessContext
 from hashfleet.scenario.schema import (
     CsvHashrateSpec,
     DifficultyGrowthHashrateSpec,
@@ -201,7 +200,7 @@ class GrowthHashrateProcess:
         return {"network_hashrate_ehs": np.exp(log_trend + x - 0.5 * self.sigma**2)}
 
 
-class CsvHashrateProcess:
+class CsvHashrateProcess(DailySeriesProcess):
     """A deterministic hashrate path (EH/s), the same on every path, padded with its last value.
 
     Parameters
@@ -212,54 +211,18 @@ class CsvHashrateProcess:
         Where the values came from, for error messages.
     """
 
-    outputs: tuple[str, ...] = HASHRATE_OUTPUTS
-
     def __init__(self, values_ehs: FloatArray, source: str = "<array>") -> None:
-        v = np.asarray(values_ehs, dtype=np.float64)
-        if v.ndim != 1 or v.size == 0:
-            raise DataError(f"{source}: expected a non-empty daily series, got shape {v.shape}")
-        bad = ~(np.isfinite(v) & (v > 0))
-        if bad.any():
-            day = int(np.flatnonzero(bad)[0])
-            raise DataError(
-                f"{source}: expected hashrate > 0 EH/s on every day, got {v[day]} on day {day}"
-            )
-        self.values_ehs = v
-
-    def init_state(self, n_paths: int) -> int:
-        """Return the number of paths (the process has no other state)."""
-        return n_paths
-
-    def window(
-        self,
-        state: int,
-        rng: np.random.Generator,
-        first_day: int,
-        n_days: int,
-        inputs: Mapping[str, FloatArray],
-    ) -> dict[str, FloatArray]:
-        """Return days ``first_day .. first_day + n_days - 1`` (EH/s); draws nothing."""
-        days = np.minimum(np.arange(first_day, first_day + n_days), self.values_ehs.size - 1)
-        values = np.broadcast_to(self.values_ehs[days], (state, n_days)).copy()
-        return {"network_hashrate_ehs": values}
+        super().__init__(
+            {"network_hashrate_ehs": values_ehs},
+            source,
+            positive=("network_hashrate_ehs",),
+            what="hashrate > 0 EH/s",
+        )
+        self.values_ehs = self.series["network_hashrate_ehs"]
 
 
-class ZeroHashrateProcess:
+class ZeroHashrateProcess(DailySeriesProcess):
     """Placeholder output (zeros, no draws) when a component provides the hashrate."""
 
-    outputs: tuple[str, ...] = HASHRATE_OUTPUTS
-
-    def init_state(self, n_paths: int) -> int:
-        """Return the number of paths."""
-        return n_paths
-
-    def window(
-        self,
-        state: int,
-        rng: np.random.Generator,
-        first_day: int,
-        n_days: int,
-        inputs: Mapping[str, FloatArray],
-    ) -> dict[str, FloatArray]:
-        """Return zeros ``(n_paths, n_days)``; draws nothing."""
-        return {"network_hashrate_ehs": np.zeros((state, n_days))}
+    def __init__(self) -> None:
+        super().__init__({"network_hashrate_ehs": np.zeros(1)})
