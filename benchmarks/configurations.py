@@ -5,9 +5,9 @@ spikes, noisy exogenous network growth, Poisson blocks with exact retargets and 
 deliveries during the run, site limits, curtailment, FPPS and opex — the model the naive
 peers simulate.  ``standard-features`` (10,000 paths × 1 year × 40 cohorts) also switches on
 every capability that has landed (:func:`add_features`, listed in :data:`FEATURES`): with
-them the 10-year standard workload would take ~20 minutes on the shared 2-core machine
-(the index-power intraday integral and the endogenous supply dominate; see the README), so
-the feature cost is measured over one year, where cost per path-day is the same.
+them the 10-year standard workload would take ~8 minutes idle and ~20 under load on the
+shared 2-core machine (the index-power intraday integral and failures dominate; see the
+README), so the feature cost is measured over one year, where cost per path-day is the same.
 
 The scaling series uses a one-year horizon (path-days scale linearly with the horizon; the
 shorter horizon keeps the 100,000-path point to about a minute on a shared machine).
