@@ -211,7 +211,7 @@ class TradingDesk:
 
     engine: ChunkEngine
     component: TradingComponent
-    secondary_usd_per_th: NDArray[np.float64] = field(init=False)
+    _secondary: NDArray[np.float64] | None = field(init=False)
     hashprice_usd_per_th_day: NDArray[np.float64] = field(init=False)
     frontier_release_day: NDArray[np.float64] = field(init=False)
     due: list[Any] = field(default_factory=list)
@@ -225,7 +225,8 @@ class TradingDesk:
         self.frontier = c.plan.frontier
         self.slot_col = c.slot_col
         self.site_names = list(e.fleet.fleet.site_names)
-        self.secondary_usd_per_th = np.full((n, k), spec.asic_market.floor_usd_per_th)
+        self._secondary = np.full((n, k), spec.asic_market.floor_usd_per_th)
+        self._price_factor: NDArray[np.float64] | None = None
         self.hashprice_usd_per_th_day = np.zeros(n)
         G1 = len(self.frontier.names)
         delay = np.zeros((n, G1))
@@ -250,6 +251,16 @@ class TradingDesk:
         e.add_step(70, "trading_ledger", self._step_flush)
 
     # ------------------------------------------------------------------ queries
+
+    @property
+    def secondary_usd_per_th(self) -> NDArray[np.float64]:
+        """Today's secondary prices, ``(n_paths, n_cohorts)`` USD/TH; computed on first use
+        each day (most days nothing reads them), from the hashprice and noise of the day."""
+        if self._secondary is None:
+            self._secondary = self.pricing.secondary(
+                self.hashprice_usd_per_th_day, self._price_factor
+            )
+        return self._secondary
 
     def slot(self, site: str, model: str) -> int:
         """Fleet column of the slot for ``model`` at ``site``.
@@ -420,7 +431,8 @@ class TradingDesk:
             for b, gen in enumerate(rng.generators):
                 sl = slice(b * rng.block_paths, (b + 1) * rng.block_paths)
                 factor[sl] = np.exp(s * gen.standard_normal(sl.stop - sl.start) - 0.5 * s * s)
-        self.secondary_usd_per_th = self.pricing.secondary(self.hashprice_usd_per_th_day, factor)
+        self._price_factor = factor
+        self._secondary = None  # computed when first read today
 
     def _step_opex(self, day: int) -> None:
         f = self.engine.fleet

@@ -183,12 +183,13 @@ def simulate(
         totalled=engines[0].totalled,
     )
     sink.recorder = recorder
-    for day in range(model.n_days):
-        for engine in engines:
-            engine.run_until(day + 1)
-        recorder.end_day(day)
-        if progress is not None:
-            progress(day + 1, model.n_days)
+    with single_threaded_blas():
+        for day in range(model.n_days):
+            for engine in engines:
+                engine.run_until(day + 1)
+            recorder.end_day(day)
+            if progress is not None:
+                progress(day + 1, model.n_days)
     wall = time.perf_counter() - t0
 
     meta = {
@@ -276,6 +277,18 @@ def _block_meta(scenario: Scenario, job: Any, be: Any, n_todo: int) -> dict[str,
         "stream_block_paths": STREAM_BLOCK_PATHS,
         "chain_start_source": job.chain_source,
     }
+
+
+def single_threaded_blas() -> Any:
+    """A context limiting BLAS to one thread while the engine runs.
+
+    The engine's matrix products are thin (paths × cohorts by cohorts × a few); BLAS threads
+    only add synchronisation, measured 5× slower on a busy 2-core machine.  Parallelism
+    comes from running blocks of paths in separate processes instead (backends).
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _Sink:

@@ -116,9 +116,12 @@ def run_block(task: BlockTask) -> BlockOutcome:
     BlockOutcome
         ``ok`` False with the error message and traceback if the block failed.
     """
+    from hashfleet.runner import single_threaded_blas
+
     t0 = time.perf_counter()
     try:
-        _simulate_block(task)
+        with single_threaded_blas():
+            _simulate_block(task)
     except Exception as e:
         return BlockOutcome(
             task,
