@@ -254,6 +254,10 @@ class ChunkEngine:
         flows = self._outflows if outflow else self._inflows
         flows[name] = flows[name] + usd if name in flows else np.asarray(usd, dtype=float)
 
+    def booked(self) -> tuple[dict[str, NDArray[np.float64]], dict[str, NDArray[np.float64]]]:
+        """Today's ledger so far: ``(inflows, outflows)``, name -> USD per path (read-only)."""
+        return dict(self._inflows), dict(self._outflows)
+
     def rng(self, purpose: str) -> BlockRNG:
         """This chunk's per-stream-block generators for ``purpose`` (see ``streams.PURPOSES``)."""
         if purpose not in self._rngs:

@@ -107,7 +107,7 @@ class _EngineMetrics:
 
     def step(self, day: int) -> None:
         e = self.engine
-        ins, outs = e._inflows, e._outflows  # the day's ledger, settled at stage 80
+        ins, outs = e.booked()  # the day's ledger, settled at stage 80
         zero = np.zeros(e.n_paths)
         capex = sum((v for k, v in outs.items() if k.startswith("capex")), zero)
         opex = sum((v for k, v in outs.items() if not k.startswith("capex")), zero)
