@@ -7,7 +7,7 @@ Daily, from the day's ledger (after the settle stage):
   (revenue − power − opex − hosting − maintenance − …);
 * ``free_cash_flow_usd``: all inflows − all outflows (the change in cash; no financing yet);
 * ``hashcost_usd_per_ph_day``: cash operating cost per running PH/s (0 when nothing runs);
-* ``fleet_efficiency_j_per_th``: installed W per installed TH/s (0 with no machine);
+* ``installed_j_per_th``: installed W per installed TH/s (0 with no machine);
 * ``npv_usd``: NPV to date at ``finance.discount_rate_per_year``; flows of day ``d`` are
   discounted at ``(1 + r)^(-(d + 1)/365.25)`` (end of day).  With
   ``finance.include_fleet_value`` the fleet's secondary value on day 0 is an outflow at
@@ -98,7 +98,7 @@ class _EngineMetrics:
             ("ebitda_usd", "USD", "Operating inflows − operating outflows", True),
             ("free_cash_flow_usd", "USD", "All inflows − all outflows (change in cash)", True),
             ("hashcost_usd_per_ph_day", "USD/(PH/s)/day", "Cash cost per running PH/s", False),
-            ("fleet_efficiency_j_per_th", "J/TH", "Installed W per installed TH/s", False),
+            ("installed_j_per_th", "J/TH", "Installed W per installed TH/s", False),
             ("npv_usd", "USD", "NPV to date (fleet values included, see docs)", False),
             ("irr_per_year", "1/year", "IRR of the run, last day only (0 before)", False),
         ):
@@ -126,7 +126,7 @@ class _EngineMetrics:
         f = e.fleet
         th = f.installed_th_s
         watts = f.installed_units @ f.fleet.unit_power_w
-        vals["fleet_efficiency_j_per_th"] = np.divide(
+        vals["installed_j_per_th"] = np.divide(
             watts, th, out=np.zeros(e.n_paths), where=th > 0
         )
         month = int(day // _DAYS_PER_MONTH) + 1
