@@ -126,9 +126,7 @@ class _EngineMetrics:
         f = e.fleet
         th = f.installed_th_s
         watts = f.installed_units @ f.fleet.unit_power_w
-        vals["installed_j_per_th"] = np.divide(
-            watts, th, out=np.zeros(e.n_paths), where=th > 0
-        )
+        vals["installed_j_per_th"] = np.divide(watts, th, out=np.zeros(e.n_paths), where=th > 0)
         month = int(day // _DAYS_PER_MONTH) + 1
         if day == 0 and self.include_value:
             v0 = self.desk.fleet_value_usd()
