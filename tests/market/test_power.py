@@ -223,6 +223,87 @@ def test_capped_mean_is_closed_form() -> None:
     )
 
 
+# ------------------------------------------------------------------ day sums (tabulated) vs hours
+
+
+def _hour_by_hour(h: HourPrices) -> HourPrices:
+    """The same lognormal hours without the day-sum tables: :func:`site_day` then takes the
+    hour-by-hour closed form (``HourPrices.below`` per hour)."""
+    return HourPrices(mu=h.mu, sigma=h.sigma, cap=h.cap, expand=h.expand)
+
+
+@pytest.mark.parametrize("sigma", [0.05, 0.45, 1.2])
+@pytest.mark.parametrize(
+    "contract, dr, cp, month, weekday",
+    [
+        (IndexPowerSpec(adder_usd_per_mwh=6), None, None, 1, 0),
+        (
+            IndexPowerSpec(adder_usd_per_mwh=6),
+            DemandResponseSpec(enrolled_mw=5, call_price_usd_per_mwh=90, energy_usd_per_mwh=50),
+            CoincidentPeakSpec(charge_usd_per_kw_year=55, months=[7]),
+            7,
+            2,
+        ),
+        (
+            IndexPowerSpec(adder_usd_per_mwh=0),
+            None,
+            CoincidentPeakSpec(charge_usd_per_kw_year=55, months=[7], avoid=False),
+            7,
+            3,
+        ),
+        (FixedPowerSpec(price_usd_per_mwh=45, sell_back=True), None, None, 1, 0),
+        (
+            FixedPowerSpec(price_usd_per_mwh=45, sell_back=True),
+            DemandResponseSpec(call_price_usd_per_mwh=300, energy_usd_per_mwh=20),
+            CoincidentPeakSpec(charge_usd_per_kw_year=55, months=[7]),
+            7,
+            1,
+        ),
+    ],
+    ids=["index", "index_dr_cp_avoid", "index_cp_pay", "sell_back", "sell_back_dr_cp"],
+)
+def test_day_sums_equal_hour_by_hour_closed_form(
+    contract: Any, dr: Any, cp: Any, month: int, weekday: int, sigma: float
+) -> None:
+    """The tabulated day sums (the default) give every output of :func:`site_day` — run
+    share, cost, peak load, credits, charges, shed energy — equal to the hour-by-hour closed
+    form within 1e-11 relative (plus 1e-9 absolute on values of order 1e3–1e6): thresholds
+    from far below the hourly prices to above the cap (400 USD/MWh), levels that put the cap
+    in the body of the distribution, zero and negative thresholds."""
+    rng = np.random.default_rng(7)
+    n, k = 400, 6
+    level = np.exp(rng.normal(np.log(50.0), 0.8, n))
+    level[:3] = [400.0, 1.0, 399.0]
+    shape = 0.3 * np.cos(2 * np.pi * (np.arange(HOURS) + 0.5 - 18) / HOURS)
+    shape -= np.log(np.mean(np.exp(shape)))
+    fast = HourPrices.lognormal(level, shape, sigma, 400.0)
+    assert fast.tabulated
+    b = np.exp(rng.normal(np.log(60.0), 1.2, (n, k)))
+    b[:, 0] = rng.choice([-5.0, 0.0, 399.999, 400.0, 1e4], n)
+    mw = rng.uniform(0.0, 20.0, (n, k))
+    s = site(contract, dr=dr, cp=cp)
+    kw = {"month": month, "weekday": weekday, "weekdays_in_month": 22}
+    got = site_day(s, b, mw, fast, **kw)
+    ref = site_day(s, b, mw, _hour_by_hour(fast), **kw)
+
+    def same(a: np.ndarray, r: np.ndarray) -> None:
+        np.testing.assert_allclose(a, r, rtol=1e-11, atol=1e-9)
+
+    same(got.run_share, ref.run_share)
+    same(got.cost_usd_per_mw, ref.cost_usd_per_mw)
+    same(got.peak_mw, ref.peak_mw)
+    assert got.credits_usd.keys() == ref.credits_usd.keys()
+    assert got.charges_usd.keys() == ref.charges_usd.keys()
+    for k_ in got.credits_usd:
+        same(got.credits_usd[k_], ref.credits_usd[k_])
+    for k_ in got.charges_usd:
+        same(got.charges_usd[k_], ref.charges_usd[k_])
+    assert (got.shed_mwh is None) == (ref.shed_mwh is None)
+    if got.shed_mwh is not None:
+        assert ref.shed_mwh is not None
+        same(got.shed_mwh, ref.shed_mwh)
+
+
 # ------------------------------------------------------------------ spot process
 
 

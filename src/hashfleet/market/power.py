@@ -62,6 +62,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
+from hashfleet.market.intraday import IntradayTable, intraday_table
 from hashfleet.processes import FloatArray
 from hashfleet.scenario.schema import (
     CoincidentPeakSpec,
@@ -134,6 +135,9 @@ class HourPrices:
     cap: float = np.inf
     values: NDArray[np.float64] | None = None
     expand: NDArray[np.intp] | None = None
+    #: Daily levels ``L`` (n_paths,) and log offsets of the distinct hours (``mu − log L``).
+    level: NDArray[np.float64] | None = None
+    offsets: NDArray[np.float64] | None = None
 
     @classmethod
     def lognormal(
@@ -144,8 +148,59 @@ class HourPrices:
             mu = np.log(level)[:, None] + shape_log[None, :]
             return cls(values=np.minimum(np.exp(mu), cap), cap=cap)
         distinct, expand = np.unique(np.round(shape_log, 12), return_inverse=True)
-        mu = np.log(level)[:, None] + (distinct - 0.5 * sigma**2)[None, :]
-        return cls(mu=mu, sigma=sigma, cap=cap, expand=expand.astype(np.intp))
+        offsets = distinct - 0.5 * sigma**2
+        mu = np.log(level)[:, None] + offsets[None, :]
+        return cls(
+            mu=mu,
+            sigma=sigma,
+            cap=cap,
+            expand=expand.astype(np.intp),
+            level=np.asarray(level, dtype=np.float64),
+            offsets=offsets,
+        )
+
+    @property
+    def tabulated(self) -> bool:
+        """Lognormal hours with known offsets: day sums come from :class:`IntradayTable`."""
+        return self.offsets is not None and self.level is not None
+
+    def table(self, mask: NDArray[np.bool_] | None = None) -> IntradayTable:
+        """The day-sum table of the hours in ``mask`` (24,) (default: all hours)."""
+        assert self.offsets is not None and self.expand is not None
+        cols = self.expand if mask is None else self.expand[mask]
+        idx, counts = np.unique(cols, return_counts=True)
+        return intraday_table(
+            tuple(self.offsets[idx].tolist()), tuple(counts.astype(float).tolist()), self.sigma
+        )
+
+    def day_sums(
+        self, b: NDArray[np.float64], table: IntradayTable
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Hours run and their expected cost, summed over the table's hours.
+
+        Parameters
+        ----------
+        b : ndarray, shape (n_paths, k)
+            Thresholds (USD/MWh): an hour runs if its price is at most ``b``.
+        table : IntradayTable
+            From :meth:`table`.
+
+        Returns
+        -------
+        hours, cost : ndarray, shape (n_paths, k)
+            ``Σ_h P(p_h ≤ b)`` (hours) and ``Σ_h E[p_h·1{p_h ≤ b}]`` (USD/MWh·h); at or above
+            the cap the cohort always runs and pays ``Σ_h E[min(p_h, cap)]``.
+        """
+        assert self.level is not None
+        z = np.log(np.clip(b, 1e-300, self.cap))  # b ≤ 0 never runs (z → −690: G = 0)
+        z -= np.log(self.level)[:, None]
+        hours, cost = table(z)
+        cost *= self.level[:, None]
+        capped = b >= self.cap
+        if capped.any():
+            cost += np.where(capped, self.cap * (table.hours - hours), 0.0)
+            hours[capped] = table.hours
+        return hours, cost
 
     def below(self, b: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``P(p ≤ b)`` and ``E[p·1{p ≤ b}]`` per hour for thresholds ``b`` (n_paths, k).
@@ -293,13 +348,15 @@ def site_day(
     SiteDay
     """
     c = site.contract
+    sell_back = isinstance(c, FixedPowerSpec) and c.sell_back
+    if (isinstance(c, IndexPowerSpec) or sell_back) and hours is not None and hours.tabulated:
+        return _site_day_tabulated(site, b, mw, hours, month, weekday, weekdays_in_month)
     n_paths = b.shape[0]
     dr = site.demand_response
     call = dr.call_price_usd_per_mwh if dr is not None else None
     credits: dict[str, NDArray[np.float64]] = {}
     charges: dict[str, NDArray[np.float64]] = {}
     shed = None
-    sell_back = isinstance(c, FixedPowerSpec) and c.sell_back
     if isinstance(c, IndexPowerSpec) or sell_back:
         assert hours is not None
         if isinstance(c, IndexPowerSpec):
@@ -368,6 +425,103 @@ def site_day(
     return SiteDay(
         run_share=run.mean(axis=2),
         cost_usd_per_mw=cost.sum(axis=2),
+        peak_mw=peak,
+        credits_usd=credits,
+        charges_usd=charges,
+        shed_mwh=shed,
+    )
+
+
+def _site_day_tabulated(
+    site: SitePower,
+    b: NDArray[np.float64],
+    mw: NDArray[np.float64],
+    hours: HourPrices,
+    month: int,
+    weekday: int,
+    weekdays_in_month: int,
+) -> SiteDay:
+    """:func:`site_day` for an index or resale contract over lognormal hours, by day sums.
+
+    The same expectations as the hour-by-hour closed form (``HourPrices.below`` over the 24
+    hours), summed over hours by :class:`~hashfleet.market.intraday.IntradayTable` (within
+    ~1e-12 relative; ``tests/market/test_power.py`` checks both against each other and against
+    brute-force hours).  The peak hourly load is the load of the cheapest hour the site may
+    run: every cohort's running probability decreases with the hour's log mean, so the
+    expected load is highest there.
+    """
+    c = site.contract
+    n_paths = b.shape[0]
+    dr = site.demand_response
+    call = dr.call_price_usd_per_mwh if dr is not None else None
+    credits: dict[str, NDArray[np.float64]] = {}
+    charges: dict[str, NDArray[np.float64]] = {}
+    shed = None
+    cp = site.coincident_peak
+    cp_day = cp is not None and month in cp.months and weekday < 5
+    window = _hour_mask(cp.window_start_hour, cp.window_end_hour) if cp is not None else None
+    run_hours_mask = None
+    if cp_day and cp is not None and cp.avoid and window is not None:
+        run_hours_mask = ~window
+    all_hours = hours.table()
+    run_table = all_hours if run_hours_mask is None else hours.table(run_hours_mask)
+    if isinstance(c, IndexPowerSpec):
+        thr, adder, gate = b - c.adder_usd_per_mwh, c.adder_usd_per_mwh, None
+    else:
+        assert isinstance(c, FixedPowerSpec)
+        thr, adder = b, 0.0
+        gate = (b >= c.price_usd_per_mwh).astype(np.float64)
+    t = np.minimum(thr, call) if call is not None else thr
+
+    def gated(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return x if gate is None else x * gate
+
+    run_h, pm = (gated(x) for x in hours.day_sums(t, run_table))
+    if isinstance(c, IndexPowerSpec):
+        cost = pm + adder * run_h
+    else:
+        strike = c.price_usd_per_mwh
+        cost = strike * run_h
+        # resale: E[(p − s)+] of the contracted MW, less E[(p − s)·1{s < p ≤ t}] of the MW run
+        tab = all_hours
+        s_hours, s_pm = hours.day_sums(np.full((n_paths, 1), strike), tab)
+        cap_pm = hours.day_sums(np.full((n_paths, 1), hours.cap), tab)[1]
+        above_all = cap_pm - s_pm - strike * (tab.hours - s_hours)
+        t_hours, t_pm = (
+            (run_h, pm) if run_table is tab else (gated(x) for x in hours.day_sums(t, tab))
+        )
+        used = np.maximum((t_pm - gated(s_pm)) - strike * (t_hours - gated(s_hours)), 0.0)
+        credits["sell_back_usd"] = site.contract_mw * above_all[:, 0] - (mw * used).sum(axis=1)
+    if call is not None:
+        assert dr is not None
+        h0 = gated(hours.day_sums(thr, all_hours)[0])
+        ht = run_h if run_table is all_hours else gated(hours.day_sums(t, all_hours)[0])
+        shed = ((h0 - ht) * mw).sum(axis=1)
+        credits["dr_energy_usd"] = dr.energy_usd_per_mwh * shed
+    if dr is not None and dr.enrolled_mw > 0:
+        credits["dr_capacity_usd"] = np.full(
+            n_paths, dr.enrolled_mw * dr.capacity_usd_per_mw_month * 12.0 / DAYS_PER_YEAR
+        )
+    if cp_day:
+        assert cp is not None and window is not None
+        w_hours = gated(hours.day_sums(t, hours.table(window))[0])
+        load = (mw * w_hours).sum(axis=1) / window.sum()
+        charged = load * ((1.0 - cp.capture_share) if cp.avoid else 1.0)
+        charges["cp_charge_usd"] = (
+            cp.charge_usd_per_kw_year / 4.0 * 1000.0 * charged / max(weekdays_in_month, 1)
+        )
+    allowed = np.ones(HOURS, dtype=bool) if run_hours_mask is None else run_hours_mask
+    if allowed.any():
+        assert hours.offsets is not None and hours.expand is not None
+        cheapest = hours.expand[allowed][np.argmin(hours.offsets[hours.expand[allowed]])]
+        one = np.zeros(HOURS, dtype=bool)
+        one[np.flatnonzero(hours.expand == cheapest)[0]] = True
+        peak = (mw * gated(hours.day_sums(t, hours.table(one))[0])).sum(axis=1)
+    else:
+        peak = np.zeros(n_paths)
+    return SiteDay(
+        run_share=run_h / HOURS,
+        cost_usd_per_mw=cost,
         peak_mw=peak,
         credits_usd=credits,
         charges_usd=charges,

@@ -682,7 +682,8 @@ class SpotPowerSpec(Spec):
     intraday: Literal["closed_form", "hourly"] = _f(
         "closed_form",
         description="closed_form: integrate hourly curtailment over the intraday distribution "
-        "(fast). hourly: draw 24 hourly prices per path and day (reference).",
+        "(fast; the 24-hour sums come from a cubic table within 1e-12 relative of the direct "
+        "sum). hourly: draw 24 hourly prices per path and day (reference).",
     )
 
 
