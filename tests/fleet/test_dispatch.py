@@ -194,6 +194,51 @@ def test_flat_price_fleet_takes_the_daily_fast_path() -> None:
     )
 
 
+@pytest.mark.parametrize("intraday", ["hourly", "closed_form"])
+def test_hour_level_and_flat_sites_are_costed_once(intraday: str) -> None:
+    """A resale site whose spot stays far below the strike behaves like its PPA, next to a
+    flat site: every cohort runs all day, energy and power cost are the sums of the two
+    sites by hand (a site counted both at its flat price and hour by hour would double it),
+    resale earns nothing and each site's peak load is its own MW."""
+    spec = FleetSpec.model_validate(
+        {
+            "models": MODELS,
+            "sites": [
+                {
+                    "name": "R",
+                    "capacity_mw": 100,
+                    "pue": 1.1,
+                    "power": {"contract": "fixed", "price_usd_per_mwh": 35, "sell_back": True},
+                    "spot": {
+                        "median_usd_per_mwh": 1.0,
+                        "sigma": 0.0,
+                        "intraday_sigma": 0.1,
+                        "intraday": intraday,
+                    },
+                },
+                {"name": "F", "capacity_mw": 100, "power": {"price_usd_per_mwh": 50}},
+            ],
+            "cohorts": [
+                {"model": "A", "site": "R", "units": 1000},
+                {"model": "C", "site": "F", "units": 1000},
+            ],
+        }
+    )
+    fleet = compile_fleet(spec, load_catalogue(spec.catalogue, extra=spec.models), START)
+    state = FleetState.empty(fleet, 2)
+    state.installed_units[:] = fleet.units
+    state.refresh()
+    today: dict[str, Any] = {spot_output(0): np.full(2, 1.0)}
+    for h in range(HOURS):
+        today[spot_output(0, h)] = np.full(2, 1.0)
+    d = dispatch(state, np.array([0.5, 0.6]), today, day=0)
+    r_mw, f_mw = 3.5 * 1.1, 4.5 * 1.05  # MW of 1,000 units incl. PUE
+    np.testing.assert_allclose(d.energy_mwh, 24 * (r_mw + f_mw))
+    np.testing.assert_allclose(d.power_cost_usd, 24 * (35 * r_mw + 50 * f_mw))
+    np.testing.assert_allclose(d.credits_usd["sell_back_usd"], 0.0, atol=1e-6)
+    np.testing.assert_allclose(d.site_power_mw, [[r_mw, f_mw]] * 2)
+
+
 BASE: dict[str, Any] = {
     "name": "dispatch-test",
     "run": {"start": "2026-01-01", "horizon_days": 20, "paths": 250, "seed": 5},

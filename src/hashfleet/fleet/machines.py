@@ -144,9 +144,15 @@ class _Machines:
     def __init__(self, comp: MachinesComponent, engine: ChunkEngine) -> None:
         self.c = comp
         self.engine = engine
-        n_paths, n_cohorts = engine.n_paths, comp.fleet.n_cohorts
-        self.spares = np.tile(comp.spares0, (n_paths, 1))
-        self.in_repair = np.zeros((comp.ring, n_paths, n_cohorts))
+        n_paths = engine.n_paths
+        idx = np.asarray(comp.failing, dtype=np.intp)
+        self.idx = idx
+        #: Spares in stock and units in repair, failing cohorts only: (n_paths, n_failing)
+        #: and (ring, n_paths, n_failing), slot ``d % ring`` coming back on day ``d``.
+        self.spares = np.tile(comp.spares0[idx], (n_paths, 1))
+        self.in_repair = np.zeros((comp.ring, n_paths, idx.size))
+        self.repair_days = comp.repair_days[idx]
+        self.repair_cost = comp.repair_cost[idx]
         self.rng = engine.rng("failures")
         # daily failure probability of each failing cohort, (n_days, n_failing)
         days = np.arange(engine.model.n_days)[:, None]
@@ -201,29 +207,35 @@ class _Machines:
         age = np.maximum(day - fleet.install_day, 0) + c.age0_days
         if (c.degrade > 0).any():
             fs.set_hashrate_factor((1.0 - c.degrade) ** (age / DAYS_PER_YEAR))
-        failed = np.zeros_like(fs.installed_units)
+        n_paths = self.engine.n_paths
         if c.failing:
-            slot = day % c.ring
-            back = self.in_repair[slot]
-            refill = np.minimum(back, fs.down_units)
-            fs.down_units -= refill
-            self.spares += back - refill
+            idx = self.idx
+            back = self.in_repair[day % c.ring]  # (n_paths, n_failing), back today
+            down = fs.down_units[:, idx]
+            refill = np.minimum(back, down)  # a unit back first fills a hole
+            down -= refill
+            back -= refill
+            self.spares += back  # the others return to the stock
             back[:] = 0.0
-            idx = c.failing
-            working = fs.installed_units[:, idx] - fs.down_units[:, idx]
-            new = self._binomial(np.maximum(working, 0.0), self.q[day][None, :])
-            failed[:, idx] = new
-            from_spares = np.minimum(new, self.spares[:, idx])
-            self.spares[:, idx] -= from_spares
-            fs.down_units[:, idx] += new - from_spares
-            for j, i in enumerate(idx):
-                self.in_repair[(day + c.repair_days[i]) % c.ring, :, i] += new[:, j]
+            working = fs.installed_units[:, idx] - down
+            np.maximum(working, 0.0, out=working)
+            new = self._binomial(working, self.q[day][None, :])
+            from_spares = np.minimum(new, self.spares)
+            self.spares -= from_spares
+            down += new - from_spares
+            fs.down_units[:, idx] = down
+            # each cohort's failures come back after its repair time (distinct slots per column)
+            slots = (day + self.repair_days) % c.ring
+            self.in_repair[slots, :, np.arange(idx.size)] += new.T
             fs.refresh()
-            cost = failed @ c.repair_cost
+            cost = new @ self.repair_cost
             if cost.any():
                 self.engine.book("repair_cost_usd", cost, outflow=True)
-        v["failed_units"] = failed.sum(axis=1)
+            v["failed_units"] = new.sum(axis=1)
+            v["spares_units"] = self.spares.sum(axis=1)
+        else:
+            v["failed_units"] = np.zeros(n_paths)
+            v["spares_units"] = np.zeros(n_paths)
         v["units_down"] = fs.down_units.sum(axis=1)
-        v["spares_units"] = self.spares.sum(axis=1)
         v["doa_units"] = self.doa_today
-        self.doa_today = np.zeros(self.engine.n_paths)
+        self.doa_today = np.zeros(n_paths)

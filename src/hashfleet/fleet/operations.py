@@ -33,6 +33,7 @@ Arrays: static cohort properties are ``(n_cohorts,)``; per-path state is
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,6 +109,14 @@ class FleetArrays:
     def n_cohorts(self) -> int:
         """Number of cohorts."""
         return len(self.labels)
+
+    @functools.cached_property
+    def better_in_site(self) -> NDArray[np.float64]:
+        """``M[i, j] = 1`` if cohort ``i`` comes before ``j`` in the merit order of the same
+        site, else 0: shape (n_cohorts, n_cohorts)."""
+        i = np.arange(self.n_cohorts)
+        same = self.site[:, None] == self.site[None, :]
+        return (same & (i[:, None] < i[None, :])).astype(np.float64)
 
     @property
     def efficiency_j_per_th(self) -> NDArray[np.float64]:
@@ -220,11 +229,12 @@ def available_mw(
         ``clip(capacity − power of better cohorts of the site, 0, own power)`` in MW.
     """
     want = installed_units * (fleet.unit_mw if unit_mw is None else unit_mw)
-    before = np.cumsum(want, axis=1) - want
-    group_first = np.searchsorted(fleet.site, fleet.site)  # first cohort of each one's site
-    before_in_site = before - before[:, group_first]
-    cap = fleet.site_capacity_mw[fleet.site]
-    return np.clip(cap - before_in_site, 0.0, want)
+    # power of the better cohorts of the same site: one (cohorts × cohorts) product
+    out = want @ fleet.better_in_site
+    np.subtract(fleet.site_capacity_mw[fleet.site], out, out=out)
+    np.maximum(out, 0.0, out=out)
+    np.minimum(out, want, out=out)
+    return out
 
 
 @dataclass
@@ -469,27 +479,26 @@ def _dispatch_hourly(
     fleet = state.fleet
     avail = state.available_mw
     share = profitable.astype(np.float64)
-    price = state._per_mw[:, 1]
-    cost_mw = share * (price * HOURS_PER_DAY)[None, :]
     n_paths = avail.shape[0]
-    site_mw = np.zeros((n_paths, fleet.site_capacity_mw.shape[0]))
     credits: dict[str, NDArray[np.float64]] = {}
     charges: dict[str, NDArray[np.float64]] = {}
     if power.flat_credits_usd_per_day > 0:
         credits["dr_capacity_usd"] = np.full(n_paths, power.flat_credits_usd_per_day)
     shed = np.zeros(n_paths)
     th_per_mw = state.th_per_mw
-    b = revenue_usd_per_th_day[:, None] * th_per_mw / HOURS_PER_DAY
     month, weekday, wim = power.calendar(day)
     bounds = np.searchsorted(fleet.site, np.arange(len(power.sites) + 1))
+    hourly_cost = np.zeros(n_paths)
+    peaks: list[tuple[int, NDArray[np.float64]]] = []
     for site in power.sites:
-        cols = slice(bounds[site.index], bounds[site.index + 1])
         if site.simple:
-            site_mw[:, site.index] = (avail[:, cols] * share[:, cols]).sum(axis=1)
             continue
+        cols = slice(bounds[site.index], bounds[site.index + 1])
+        tpm = th_per_mw[..., cols]
+        b = revenue_usd_per_th_day[:, None] * (tpm / HOURS_PER_DAY)
         sd = site_day(
             site,
-            b[:, cols],
+            b,
             avail[:, cols],
             power.hours(site.index, today),
             month=month,
@@ -497,20 +506,27 @@ def _dispatch_hourly(
             weekdays_in_month=wim,
         )
         share[:, cols] = sd.run_share
-        cost_mw[:, cols] = sd.cost_usd_per_mw
-        site_mw[:, site.index] = sd.peak_mw
+        hourly_cost += np.einsum("pk,pk->p", avail[:, cols], sd.cost_usd_per_mw)
+        peaks.append((site.index, sd.peak_mw))
         for target, src in ((credits, sd.credits_usd), (charges, sd.charges_usd)):
             for k, v in src.items():
                 target[k] = target[k] + v if k in target else v
         if sd.shed_mwh is not None:
             shed += sd.shed_mwh
     run_mw = avail * share
+    # TH/s and MW per site (column 1, the flat price, is replaced by the simple sites' only)
+    per_mw = run_mw @ state._per_mw
+    flat_cost = run_mw @ power.simple_price_usd_per_mwh(fleet.site)
+    site_mw = per_mw[:, 2:]
+    for i, peak in peaks:  # hour-level sites: the highest hourly load, not the day's mean
+        site_mw[:, i] = peak
+    running = per_mw[:, 0] if th_per_mw.ndim == 1 else np.einsum("pk,pk->p", run_mw, th_per_mw)
     return Dispatch(
-        running_th_s=(run_mw * th_per_mw).sum(axis=1),
+        running_th_s=running,
         energy_mwh=run_mw.sum(axis=1) * HOURS_PER_DAY,
-        power_cost_usd=(avail * cost_mw).sum(axis=1),
+        power_cost_usd=flat_cost * HOURS_PER_DAY + hourly_cost,
         site_power_mw=site_mw,
-        available_mw=avail.sum(axis=1),
+        available_mw=state.available_total_mw,
         it_power_mw=run_mw @ state._it_share,
         credits_usd=credits,
         charges_usd=charges,

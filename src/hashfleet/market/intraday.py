@@ -96,13 +96,17 @@ class IntradayTable:
         d0 = (np.exp(-0.5 * u * u) / np.sqrt(2.0 * np.pi) / s) @ self.weights
         return g0, g1, d0
 
-    def __call__(self, z: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def __call__(
+        self, z: NDArray[np.float64], *, cost: bool = True
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
         """``G0(z)`` and ``G1(z)`` from the table, shape of ``z``.
 
         Parameters
         ----------
         z : ndarray
             ``log b − log L`` (−inf allowed: never runs).
+        cost : bool
+            Also evaluate ``G1`` (else None).
         """
         n = self._coef.shape[1]
         t = np.subtract(z, self.lo, dtype=np.float64)
@@ -112,7 +116,7 @@ class IntradayTable:
         np.minimum(i, n - 1, out=i)
         t -= i
         out = []
-        for k in (0, 4):  # Horner, in place: ((c3·t + c2)·t + c1)·t + c0
+        for k in (0, 4) if cost else (0,):  # Horner, in place: ((c3·t + c2)·t + c1)·t + c0
             g = np.take(self._coef[k + 3], i)
             g *= t
             g += np.take(self._coef[k + 2], i)
@@ -120,11 +124,9 @@ class IntradayTable:
             g += np.take(self._coef[k + 1], i)
             g *= t
             g += np.take(self._coef[k], i)
+            np.clip(g, 0.0, self.hours if k == 0 else self.full, out=g)
             out.append(g)
-        g0, g1 = out
-        np.clip(g0, 0.0, self.hours, out=g0)
-        np.clip(g1, 0.0, self.full, out=g1)
-        return g0, g1
+        return out[0], (out[1] if cost else None)
 
 
 @functools.lru_cache(maxsize=64)

@@ -112,6 +112,22 @@ def spot_output(site: int, hour: int | None = None) -> str:
 
 
 @dataclass
+class Threshold:
+    """Running thresholds prepared for :meth:`HourPrices.day_sums`.
+
+    Attributes
+    ----------
+    z : ndarray, shape (n_paths, k)
+        ``ln b − ln L`` (``b`` clipped to the cap).
+    capped : ndarray of bool, shape (n_paths, k), or None
+        Where ``b`` is at or above the cap (None: nowhere).
+    """
+
+    z: NDArray[np.float64]
+    capped: NDArray[np.bool_] | None
+
+
+@dataclass
 class HourPrices:
     """The 24 hourly prices of a day, per path: lognormal (closed form) or given.
 
@@ -173,17 +189,28 @@ class HourPrices:
             tuple(self.offsets[idx].tolist()), tuple(counts.astype(float).tolist()), self.sigma
         )
 
+    def threshold(self, b: NDArray[np.float64]) -> Threshold:
+        """Thresholds ``b`` (n_paths, k) prepared for :meth:`day_sums` (``z = ln b − ln L``)."""
+        assert self.level is not None
+        z = np.log(np.clip(b, 1e-300, self.cap))  # b ≤ 0 never runs (z → −690: G = 0)
+        z -= np.log(self.level)[:, None]
+        capped = b >= self.cap
+        return Threshold(z, capped if capped.any() else None)
+
     def day_sums(
-        self, b: NDArray[np.float64], table: IntradayTable
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        self, b: NDArray[np.float64] | Threshold, table: IntradayTable, *, cost: bool = True
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
         """Hours run and their expected cost, summed over the table's hours.
 
         Parameters
         ----------
-        b : ndarray, shape (n_paths, k)
-            Thresholds (USD/MWh): an hour runs if its price is at most ``b``.
+        b : ndarray, shape (n_paths, k), or Threshold
+            Thresholds (USD/MWh): an hour runs if its price is at most ``b``
+            (:meth:`threshold` prepares them once for several tables).
         table : IntradayTable
             From :meth:`table`.
+        cost : bool
+            Also return the cost (else None).
 
         Returns
         -------
@@ -192,15 +219,15 @@ class HourPrices:
             the cap the cohort always runs and pays ``Σ_h E[min(p_h, cap)]``.
         """
         assert self.level is not None
-        z = np.log(np.clip(b, 1e-300, self.cap))  # b ≤ 0 never runs (z → −690: G = 0)
-        z -= np.log(self.level)[:, None]
-        hours, cost = table(z)
-        cost *= self.level[:, None]
-        capped = b >= self.cap
-        if capped.any():
-            cost += np.where(capped, self.cap * (table.hours - hours), 0.0)
-            hours[capped] = table.hours
-        return hours, cost
+        thr = b if isinstance(b, Threshold) else self.threshold(b)
+        hours, g1 = table(thr.z, cost=cost)
+        if g1 is not None:
+            g1 *= self.level[:, None]
+        if thr.capped is not None:
+            if g1 is not None:
+                g1 += np.where(thr.capped, self.cap * (table.hours - hours), 0.0)
+            hours[thr.capped] = table.hours
+        return hours, g1
 
     def below(self, b: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``P(p ≤ b)`` and ``E[p·1{p ≤ b}]`` per hour for thresholds ``b`` (n_paths, k).
@@ -471,12 +498,19 @@ def _site_day_tabulated(
         assert isinstance(c, FixedPowerSpec)
         thr, adder = b, 0.0
         gate = (b >= c.price_usd_per_mwh).astype(np.float64)
-    t = np.minimum(thr, call) if call is not None else thr
+    called = call is not None and bool((thr > call).any())
+    t = np.minimum(thr, call) if called and call is not None else thr
+    tz = hours.threshold(t)
 
     def gated(x: NDArray[np.float64]) -> NDArray[np.float64]:
         return x if gate is None else x * gate
 
-    run_h, pm = (gated(x) for x in hours.day_sums(t, run_table))
+    def run_hours(table: IntradayTable) -> NDArray[np.float64]:
+        return gated(hours.day_sums(tz, table, cost=False)[0])
+
+    run_h, pm = hours.day_sums(tz, run_table)
+    assert pm is not None
+    run_h, pm = gated(run_h), gated(pm)
     if isinstance(c, IndexPowerSpec):
         cost = pm + adder * run_h
     else:
@@ -486,17 +520,24 @@ def _site_day_tabulated(
         tab = all_hours
         s_hours, s_pm = hours.day_sums(np.full((n_paths, 1), strike), tab)
         cap_pm = hours.day_sums(np.full((n_paths, 1), hours.cap), tab)[1]
+        assert s_pm is not None and cap_pm is not None
         above_all = cap_pm - s_pm - strike * (tab.hours - s_hours)
-        t_hours, t_pm = (
-            (run_h, pm) if run_table is tab else (gated(x) for x in hours.day_sums(t, tab))
-        )
+        if run_table is tab:
+            t_hours, t_pm = run_h, pm
+        else:
+            t_hours, t_pm_ = hours.day_sums(tz, tab)
+            assert t_pm_ is not None
+            t_hours, t_pm = gated(t_hours), gated(t_pm_)
         used = np.maximum((t_pm - gated(s_pm)) - strike * (t_hours - gated(s_hours)), 0.0)
         credits["sell_back_usd"] = site.contract_mw * above_all[:, 0] - (mw * used).sum(axis=1)
     if call is not None:
         assert dr is not None
-        h0 = gated(hours.day_sums(thr, all_hours)[0])
-        ht = run_h if run_table is all_hours else gated(hours.day_sums(t, all_hours)[0])
-        shed = ((h0 - ht) * mw).sum(axis=1)
+        if called:  # hours shed: those a cohort would have run, priced above the call
+            h0 = gated(hours.day_sums(thr, all_hours, cost=False)[0])
+            ht = run_h if run_table is all_hours else run_hours(all_hours)
+            shed = ((h0 - ht) * mw).sum(axis=1)
+        else:  # no cohort would run above the call price: calls shed nothing
+            shed = np.zeros(n_paths)
         credits["dr_energy_usd"] = dr.energy_usd_per_mwh * shed
     if dr is not None and dr.enrolled_mw > 0:
         credits["dr_capacity_usd"] = np.full(
@@ -504,8 +545,7 @@ def _site_day_tabulated(
         )
     if cp_day:
         assert cp is not None and window is not None
-        w_hours = gated(hours.day_sums(t, hours.table(window))[0])
-        load = (mw * w_hours).sum(axis=1) / window.sum()
+        load = (mw * run_hours(hours.table(window))).sum(axis=1) / window.sum()
         charged = load * ((1.0 - cp.capture_share) if cp.avoid else 1.0)
         charges["cp_charge_usd"] = (
             cp.charge_usd_per_kw_year / 4.0 * 1000.0 * charged / max(weekdays_in_month, 1)
@@ -516,7 +556,7 @@ def _site_day_tabulated(
         cheapest = hours.expand[allowed][np.argmin(hours.offsets[hours.expand[allowed]])]
         one = np.zeros(HOURS, dtype=bool)
         one[np.flatnonzero(hours.expand == cheapest)[0]] = True
-        peak = (mw * gated(hours.day_sums(t, hours.table(one))[0])).sum(axis=1)
+        peak = (mw * run_hours(hours.table(one))).sum(axis=1)
     else:
         peak = np.zeros(n_paths)
     return SiteDay(
@@ -565,6 +605,14 @@ class FleetPower:
             for s in self.sites
             if s.simple and s.demand_response is not None
         )
+
+    def simple_price_usd_per_mwh(self, site_of_cohort: NDArray[np.intp]) -> NDArray[np.float64]:
+        """Per cohort, its site's flat price if the site is simple (else 0): shape
+        (n_cohorts,) for the cohorts' site indices ``site_of_cohort``."""
+        flat = np.array(
+            [flat_price_usd_per_mwh(s.contract) if s.simple else 0.0 for s in self.sites]
+        )
+        return flat[site_of_cohort]
 
     def calendar(self, day: int) -> tuple[int, int, int]:
         """Month (1-12), weekday (0 = Monday) and weekdays in the month of day ``day``."""
