@@ -58,6 +58,7 @@ from hashfleet.network.blocks import (
 )
 from hashfleet.network.hashprice import hashprice_usd_per_ph_day
 from hashfleet.network.retarget import bits_to_difficulty_array, next_bits_array
+from hashfleet.numeric import rows_dot
 from hashfleet.processes import WINDOW_DAYS
 
 __all__ = ["DAILY_VARIABLES", "ChunkEngine", "DaySink"]
@@ -431,7 +432,7 @@ class ChunkEngine:
         """Uptime, curtailed hours and the running fleet's J/TH."""
         v = self.values
         fs = self.fleet
-        installed = fs.installed_units @ (fs.fleet.unit_hashrate_th_s * fs.hashrate_factor)
+        installed = rows_dot(fs.installed_units, fs.fleet.unit_hashrate_th_s * fs.hashrate_factor)
         running = disp.running_th_s
         zero = np.zeros(self.n_paths)
         v["uptime"] = np.divide(running, installed, out=zero.copy(), where=installed > 0)

@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hashfleet.fleet.operations import FleetArrays, FleetState
+from hashfleet.numeric import rows_dot
 from hashfleet.scenario.schema import FailureSpec
 
 if TYPE_CHECKING:
@@ -228,7 +229,7 @@ class _Machines:
             slots = (day + self.repair_days) % c.ring
             self.in_repair[slots, :, np.arange(idx.size)] += new.T
             fs.refresh()
-            cost = new @ self.repair_cost
+            cost = rows_dot(new, self.repair_cost)
             if cost.any():
                 self.engine.book("repair_cost_usd", cost, outflow=True)
             v["failed_units"] = new.sum(axis=1)

@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 from hashfleet.errors import InputError
 from hashfleet.fleet.catalogue import Catalogue
 from hashfleet.market.power import FleetPower, build_fleet_power, flat_price_usd_per_mwh, site_day
+from hashfleet.numeric import rows_dot
 from hashfleet.scenario.schema import CohortSpec, FleetSpec
 
 #: Built-in operating modes: name -> (hashrate scale, power scale) relative to stock.
@@ -230,7 +231,7 @@ def available_mw(
     """
     want = installed_units * (fleet.unit_mw if unit_mw is None else unit_mw)
     # power of the better cohorts of the same site: one (cohorts × cohorts) product
-    out = want @ fleet.better_in_site
+    out = rows_dot(want, fleet.better_in_site)
     np.subtract(fleet.site_capacity_mw[fleet.site], out, out=out)
     np.maximum(out, 0.0, out=out)
     np.minimum(out, want, out=out)
@@ -334,7 +335,7 @@ class FleetState:
             self.fleet, self.installed_units if working is None else working, unit_mw
         )
         self.available_total_mw = self.available_mw.sum(axis=1)
-        self.installed_th_s = self.installed_units @ self.fleet.unit_hashrate_th_s
+        self.installed_th_s = rows_dot(self.installed_units, self.fleet.unit_hashrate_th_s)
 
     def install(self, cohort: int, units: float) -> None:
         """Set the installed units of one cohort on every path (a delivery; the
@@ -441,19 +442,19 @@ def dispatch(
     profitable = revenue_usd_per_th_day[:, None] >= state.breakeven
     if state.mode_th is not None and (power is None or power.all_simple):
         run_mw = state.available_mw * profitable
-        site_mw = run_mw @ state._per_mw[:, 2:]
+        site_mw = rows_dot(run_mw, state._per_mw[:, 2:])
         return Dispatch(
             running_th_s=(run_mw * state.th_per_mw).sum(axis=1),
             energy_mwh=site_mw.sum(axis=1) * HOURS_PER_DAY,
-            power_cost_usd=run_mw @ state._per_mw[:, 1] * HOURS_PER_DAY,
+            power_cost_usd=rows_dot(run_mw, state._per_mw[:, 1]) * HOURS_PER_DAY,
             site_power_mw=site_mw,
             available_mw=state.available_total_mw,
-            it_power_mw=site_mw @ state._site_it_share,
+            it_power_mw=rows_dot(site_mw, state._site_it_share),
             credits_usd=credits,
         )
     if power is None or power.all_simple:
         run_mw = state.available_mw * profitable
-        per_mw = run_mw @ state._per_mw  # (n_paths, 2 + n_sites)
+        per_mw = rows_dot(run_mw, state._per_mw)  # (n_paths, 2 + n_sites)
         site_mw = per_mw[:, 2:]
         return Dispatch(
             running_th_s=per_mw[:, 0],
@@ -461,7 +462,7 @@ def dispatch(
             power_cost_usd=per_mw[:, 1] * HOURS_PER_DAY,
             site_power_mw=site_mw,
             available_mw=state.available_total_mw,
-            it_power_mw=site_mw @ state._site_it_share,
+            it_power_mw=rows_dot(site_mw, state._site_it_share),
             credits_usd=credits,
         )
     return _dispatch_hourly(state, revenue_usd_per_th_day, profitable, power, today or {}, day)
@@ -515,8 +516,8 @@ def _dispatch_hourly(
             shed += sd.shed_mwh
     run_mw = avail * share
     # TH/s and MW per site (column 1, the flat price, is replaced by the simple sites' only)
-    per_mw = run_mw @ state._per_mw
-    flat_cost = run_mw @ power.simple_price_usd_per_mwh(fleet.site)
+    per_mw = rows_dot(run_mw, state._per_mw)
+    flat_cost = rows_dot(run_mw, power.simple_price_usd_per_mwh(fleet.site))
     site_mw = per_mw[:, 2:]
     for i, peak in peaks:  # hour-level sites: the highest hourly load, not the day's mean
         site_mw[:, i] = peak
@@ -527,7 +528,7 @@ def _dispatch_hourly(
         power_cost_usd=flat_cost * HOURS_PER_DAY + hourly_cost,
         site_power_mw=site_mw,
         available_mw=state.available_total_mw,
-        it_power_mw=run_mw @ state._it_share,
+        it_power_mw=rows_dot(run_mw, state._it_share),
         credits_usd=credits,
         charges_usd=charges,
         shed_mwh=shed,

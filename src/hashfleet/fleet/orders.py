@@ -48,6 +48,7 @@ from hashfleet.errors import InputError
 from hashfleet.fleet.catalogue import Catalogue
 from hashfleet.fleet.operations import FleetArrays
 from hashfleet.market.asic import AsicPricing, Frontier, build_frontier
+from hashfleet.numeric import rows_dot
 from hashfleet.scenario.schema import CohortSpec, Scenario
 
 if TYPE_CHECKING:
@@ -285,7 +286,7 @@ class TradingDesk:
     def fleet_value_usd(self) -> NDArray[np.float64]:
         """Secondary-market value of the installed fleet per path (USD), ``(n_paths,)``."""
         f = self.engine.fleet
-        return (f.installed_units * self.secondary_usd_per_th) @ f.fleet.unit_hashrate_th_s
+        return rows_dot(f.installed_units * self.secondary_usd_per_th, f.fleet.unit_hashrate_th_s)
 
     # ------------------------------------------------------------------ actions
 
@@ -437,7 +438,7 @@ class TradingDesk:
     def _step_opex(self, day: int) -> None:
         f = self.engine.fleet
         if self._hosting_per_mw_day > 0:
-            mw = f.installed_units @ f.fleet.unit_mw
+            mw = rows_dot(f.installed_units, f.fleet.unit_mw)
             self.engine.book("hosting_usd", mw * self._hosting_per_mw_day, outflow=True)
         if self._maint_per_th_day > 0:
             self.engine.book(

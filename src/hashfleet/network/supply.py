@@ -58,6 +58,7 @@ from scipy.special import ndtr
 
 from hashfleet.network.blocks import SECONDS_PER_DAY, subsidy_sat_array
 from hashfleet.network.hashprice import hashprice_usd_per_ph_day
+from hashfleet.numeric import rows_dot
 from hashfleet.scenario.schema import (
     EndogenousHashrateSpec,
     InstantResponseHashrateSpec,
@@ -259,9 +260,21 @@ def supply_params_from_spec(
 
 def target_running_share(params: SupplyParams, hashprice_usd_per_ph_day: FloatArray) -> FloatArray:
     """Share of each vintage whose power cost is covered, shape (n_paths, n_vintages)."""
-    be = break_even_usd_per_mwh(np.maximum(hashprice_usd_per_ph_day, 1e-300), params.grid_j_per_th)
-    z = (np.log(be) - np.log(params.power_cost_median_usd_per_mwh)) / params.power_cost_sigma
-    out: FloatArray = ndtr(z)
+    # z = (ln break-even − ln median)/σ, break-even = hashprice/(1000·J/TH·MWh per TH-day):
+    # one log per path, one fused affine map per vintage
+    inv = 1.0 / params.power_cost_sigma
+    shift = (
+        -np.log(
+            1000.0
+            * params.grid_j_per_th
+            * MWH_PER_TH_DAY_PER_J_PER_TH
+            * params.power_cost_median_usd_per_mwh
+        )
+        * inv
+    )
+    log_hp = np.log(np.maximum(np.asarray(hashprice_usd_per_ph_day, dtype=np.float64), 1e-300))
+    z = (log_hp * inv)[:, None] + shift[None, :]
+    out: FloatArray = ndtr(z, out=z)
     return out
 
 
@@ -292,7 +305,7 @@ def initial_supply_state(
     profile = _deposit(grid, params.frontier(-age_days), weights)
     profile /= profile.sum()
     share = target_running_share(params, hashprice_usd_per_ph_day)
-    running_per_unit = share @ profile  # (n_paths,)
+    running_per_unit = rows_dot(share, profile)  # (n_paths,)
     scale = np.divide(rest_hs, running_per_unit, out=np.zeros(n), where=running_per_unit > 0)
     installed = scale[:, None] * profile[None, :]
     margin = frontier_margin(params, 0, hashprice_usd_per_ph_day)

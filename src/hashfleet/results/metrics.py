@@ -32,6 +32,7 @@ import pandas as pd
 import yaml
 from numpy.typing import NDArray
 
+from hashfleet.numeric import rows_dot
 from hashfleet.scenario.schema import FinanceSpec
 
 if TYPE_CHECKING:
@@ -125,7 +126,7 @@ class _EngineMetrics:
         )
         f = e.fleet
         th = f.installed_th_s
-        watts = f.installed_units @ f.fleet.unit_power_w
+        watts = rows_dot(f.installed_units, f.fleet.unit_power_w)
         vals["installed_j_per_th"] = np.divide(watts, th, out=np.zeros(e.n_paths), where=th > 0)
         month = int(day // _DAYS_PER_MONTH) + 1
         if day == 0 and self.include_value:
@@ -161,7 +162,7 @@ def npv_usd(
     ndarray, shape (n_paths,)
     """
     disc = (1.0 + rate_per_year) ** (-np.asarray(times_years, dtype=float))
-    return np.asarray(flows_usd) @ disc
+    return rows_dot(np.asarray(flows_usd, dtype=np.float64), disc)
 
 
 def irr_per_year(
