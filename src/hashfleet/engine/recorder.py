@@ -5,18 +5,49 @@ that a day's values are contiguous) and
 reduces it to means and quantiles across paths when the window is full, so memory grows with
 paths × state, not paths × days.  Full daily paths are kept only when asked
 (``store_paths``).  Per-path totals and terminal values are accumulated on the fly.
+
+The arrays can also be supplied by the caller (:class:`RecorderArrays`, e.g. views of shared
+memory), with two window buffers used alternately: the local lockstep backends
+(:mod:`hashfleet.runner.lockstep`) let several processes each record their own paths into the
+same windows and reduce disjoint sets of variables with :meth:`Recorder.reduce_window`, which
+runs exactly the NumPy calls of the in-process reduction on the same memory layout.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from hashfleet.processes import WINDOW_DAYS
 
-__all__ = ["Recorder", "quantiles_last_axis"]
+__all__ = ["Recorder", "RecorderArrays", "quantiles_last_axis"]
+
+
+@dataclass
+class RecorderArrays:
+    """Arrays a :class:`Recorder` records into, supplied by the caller (e.g. shared memory).
+
+    Attributes
+    ----------
+    windows : ndarray, shape (n_buffers, n_vars, WINDOW_DAYS, n_sim_paths)
+        Window buffers, used in turn (window ``w`` of the run in ``windows[w % n_buffers]``);
+        each day's values of a variable are one contiguous row, as in the recorder's own.
+    mean : ndarray, shape (n_vars, n_days)
+    quantile : ndarray, shape (n_vars, n_quantiles, n_days)
+    paths : ndarray, shape (n_vars, n_paths, n_days), or None
+        Only with ``store_paths``.
+    totals : ndarray, shape (n_totalled, n_sim_paths)
+        Per-path totals, in the order of the ``totalled`` variables the recorder keeps.
+    """
+
+    windows: NDArray[np.float64]
+    mean: NDArray[np.float64]
+    quantile: NDArray[np.float64]
+    paths: NDArray[np.float64] | None
+    totals: NDArray[np.float64]
 
 
 class Recorder:
@@ -36,6 +67,8 @@ class Recorder:
         Keep every path's daily values.
     totalled : sequence of str
         Variables whose per-path total over the run is kept.
+    arrays : RecorderArrays, optional
+        Record into these arrays (zeroed by the caller) instead of the recorder's own.
     """
 
     def __init__(
@@ -47,6 +80,8 @@ class Recorder:
         quantiles: Sequence[float],
         store_paths: bool,
         totalled: Sequence[str] = (),
+        *,
+        arrays: RecorderArrays | None = None,
     ) -> None:
         self.variables = tuple(variables)
         self.index = {v: i for i, v in enumerate(self.variables)}
@@ -54,25 +89,34 @@ class Recorder:
         self.n_days = n_days
         self.quantiles = np.asarray(quantiles, dtype=float)
         nv = len(self.variables)
-        self._buf = np.zeros((nv, WINDOW_DAYS, n_sim_paths))
+        kept = [v for v in totalled if v in self.index]
+        if arrays is None:
+            arrays = RecorderArrays(
+                windows=np.zeros((1, nv, WINDOW_DAYS, n_sim_paths)),
+                mean=np.zeros((nv, n_days)),
+                quantile=np.zeros((nv, len(self.quantiles), n_days)),
+                paths=np.zeros((nv, n_paths, n_days)) if store_paths else None,
+                totals=np.zeros((len(kept), n_sim_paths)),
+            )
+        #: Window buffers ``(n_vars, WINDOW_DAYS, n_sim_paths)``, used in turn.
+        self._windows = list(arrays.windows)
         #: Daily means across paths, ``(n_vars, n_days)``.
-        self.mean = np.zeros((nv, n_days))
+        self.mean = arrays.mean
         #: Daily quantiles across paths, ``(n_vars, n_quantiles, n_days)``.
-        self.quantile = np.zeros((nv, len(self.quantiles), n_days))
+        self.quantile = arrays.quantile
         #: Every path's daily values, ``(n_vars, n_paths, n_days)``, if stored.
-        self.paths: NDArray[np.float64] | None = (
-            np.zeros((nv, n_paths, n_days)) if store_paths else None
-        )
+        self.paths: NDArray[np.float64] | None = arrays.paths if store_paths else None
         #: Per-path totals over the run of the ``totalled`` variables, ``(n_sim_paths,)`` each.
-        self.totals = {v: np.zeros(n_sim_paths) for v in totalled if v in self.index}
+        self.totals = {v: arrays.totals[j] for j, v in enumerate(kept)}
         #: Per-path values on the last recorded day.
         self.last: dict[str, NDArray[np.float64]] = {}
 
     def record(self, day: int, offset: int, values: dict[str, NDArray[np.float64]]) -> None:
         """Take one chunk's values for ``day`` (paths ``offset .. offset + len - 1``)."""
         col = day % WINDOW_DAYS
+        buf = self._window(day)
         for name, arr in values.items():
-            self._buf[self.index[name], col, offset : offset + arr.shape[0]] = arr
+            buf[self.index[name], col, offset : offset + arr.shape[0]] = arr
             if name in self.totals:
                 self.totals[name][offset : offset + arr.shape[0]] += arr
 
@@ -80,18 +124,41 @@ class Recorder:
         """Every chunk has recorded ``day``: reduce the window if it is complete."""
         col = day % WINDOW_DAYS
         if col == WINDOW_DAYS - 1 or day == self.n_days - 1:
-            first = day - col
-            k = col + 1
-            block = self._buf[:, :k, : self.n_paths]
-            self.mean[:, first : first + k] = block.mean(axis=2)
-            q = quantiles_last_axis(block, self.quantiles)  # (n_q, n_vars, k)
-            self.quantile[:, :, first : first + k] = np.moveaxis(q, 0, 1)
-            if self.paths is not None:
-                self.paths[:, :, first : first + k] = np.swapaxes(block, 1, 2)
+            self.reduce_window(day)
             if day == self.n_days - 1:
-                self.last = {
-                    v: self._buf[i, col, : self.n_paths].copy() for v, i in self.index.items()
-                }
+                self.last = self.last_values(day)
+
+    def reduce_window(self, day: int, variables: slice = slice(None)) -> None:
+        """Reduce the window that ends on ``day`` to means, quantiles (and stored paths).
+
+        Parameters
+        ----------
+        day : int
+            The window's last day (its last full day, or the run's last day).
+        variables : slice
+            Variable indices (rows of the window) to reduce: default all.  Each variable's
+            statistics are the same numbers whichever slice they are reduced in (every
+            ``(variable, day)`` row of paths is reduced on its own, contiguous), so
+            processes sharing the windows can split the variables between them.
+        """
+        col = day % WINDOW_DAYS
+        first = day - col
+        k = col + 1
+        block = self._window(day)[variables, :k, : self.n_paths]
+        self.mean[variables, first : first + k] = block.mean(axis=2)
+        q = quantiles_last_axis(block, self.quantiles)  # (n_q, n_vars, k)
+        self.quantile[variables, :, first : first + k] = np.moveaxis(q, 0, 1)
+        if self.paths is not None:
+            self.paths[variables, :, first : first + k] = np.swapaxes(block, 1, 2)
+
+    def last_values(self, day: int) -> dict[str, NDArray[np.float64]]:
+        """Every kept path's values on ``day`` (still in its window), a copy per variable."""
+        buf, col = self._window(day), day % WINDOW_DAYS
+        return {v: buf[i, col, : self.n_paths].copy() for v, i in self.index.items()}
+
+    def _window(self, day: int) -> NDArray[np.float64]:
+        """The window buffer that holds ``day``."""
+        return self._windows[(day // WINDOW_DAYS) % len(self._windows)]
 
 
 def quantiles_last_axis(x: NDArray[np.float64], q: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -34,6 +34,7 @@ from hashfleet.results import Results
 from hashfleet.scenario.schema import Scenario
 
 if TYPE_CHECKING:
+    from hashfleet.runner.backends import Backend
     from hashfleet.runner.blocks import BlockOutcome
 
 __all__ = ["simulate"]
@@ -77,12 +78,18 @@ def simulate(
         Paths per chunk, a multiple of the stream block size (250). Default: one chunk.
         Results do not depend on it.
     progress : callable ``(days_done, n_days) -> None``, optional
-        Called after each simulated day (in-process lockstep run only).
+        Called after each simulated day (in-process lockstep run), or each window all
+        local lockstep workers have passed.
     backend : {"in-process", "processes", "dask"}
         Where the paths are simulated.  ``in-process`` without ``run_dir``,
         ``block_paths``, ``resume`` or ``keep_going`` runs all chunks in lockstep in this
-        process (no files); every other combination runs independent block tasks that
-        write to ``run_dir``.  Results are identical either way.  ``processes`` starts
+        process (no files).  ``processes`` and ``dask`` without those options run the same
+        lockstep split across worker processes of this machine through shared memory
+        (:mod:`hashfleet.runner.lockstep`; if a worker fails, the run falls back to block
+        tasks with a warning); with a ``scheduler`` whose workers are not all on this
+        machine, they run block tasks.  Every other
+        combination runs independent block tasks that write to ``run_dir``.  Results are
+        identical either way; ``metadata["mode"]`` says which ran.  ``processes`` starts
         workers that import the calling script: guard a script's entry point with
         ``if __name__ == "__main__":``.
     workers : int, optional
@@ -135,6 +142,19 @@ def simulate(
     if blocks or resume or keep_going:
         if chunk_paths is not None:
             raise InputError("chunk_paths: applies to in-process lockstep runs; use block_paths")
+        if (
+            backend in ("processes", "dask")
+            and run_dir is None
+            and block_paths is None
+            and not resume
+            and not keep_going
+        ):
+            # workers on this machine: the lockstep run split across them (shared memory)
+            from hashfleet.runner.backends import make_backend
+            from hashfleet.runner.lockstep import simulate_local
+
+            be = make_backend(backend, workers=workers, scheduler=scheduler)
+            return simulate_local(scenario, be, progress=progress, on_block=on_block)
         return _simulate_blocks(
             scenario,
             backend=backend,
@@ -201,6 +221,7 @@ def simulate(
         "horizon_days": model.n_days,
         "start": run.start.isoformat(),
         "backend": "in-process",
+        "mode": "lockstep",
         "chunk_paths": chunk_blocks * B,
         "stream_block_paths": B,
         "chain_start_source": model.chain.source,
@@ -232,14 +253,19 @@ def _simulate_blocks(
     resume: bool,
     keep_going: bool,
     on_block: Callable[[BlockOutcome], None] | None,
+    be: Backend | None = None,
 ) -> Results:
-    """Run a scenario as block tasks on a backend (see :mod:`hashfleet.runner.jobs`)."""
+    """Run a scenario as block tasks on a backend (see :mod:`hashfleet.runner.jobs`).
+
+    ``be``: an existing backend to run on (its workers are reused; it is closed on return).
+    """
     import tempfile
 
     from hashfleet.runner.backends import make_backend
     from hashfleet.runner.jobs import BlocksFailedError, assemble, plan_job, run_jobs
 
-    be = make_backend(backend, workers=workers, scheduler=scheduler)
+    if be is None:
+        be = make_backend(backend, workers=workers, scheduler=scheduler)
     if resume and run_dir is None:
         raise InputError("resume: give the run directory (run_dir) of the interrupted run")
     with tempfile.TemporaryDirectory(prefix="hashfleet-") as tmp:
@@ -270,6 +296,7 @@ def _block_meta(scenario: Scenario, job: Any, be: Any, n_todo: int) -> dict[str,
         "horizon_days": job.n_days,
         "start": scenario.run.start.isoformat(),
         "backend": be.name,
+        "mode": "blocks",
         "workers": be.workers,
         "block_paths": job.block_paths,
         "blocks": len(job.blocks),

@@ -202,6 +202,22 @@ class DaskBackend(Backend):
             self._cluster.close()
         self._client = self._cluster = None
 
+    def prepare_local(self) -> None:
+        """Connect (starting the LocalCluster if there is no scheduler) and count workers.
+
+        Used by the local lockstep run (:mod:`hashfleet.runner.lockstep`), which pins one
+        task to each worker.
+        """
+        require("dask")
+        distributed = require("distributed")
+        if self._client is None:
+            self._client, self._cluster = self._connect(distributed)
+        if self.scheduler is None:
+            self._client.wait_for_workers(self.workers, timeout=120)
+        else:
+            info = self._client.scheduler_info(n_workers=-1)
+            self.workers = max(1, len(info["workers"]))
+
     def run(
         self,
         tasks: Sequence[Any],
@@ -256,7 +272,7 @@ class DaskBackend(Backend):
                 n_workers=self.workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",  # a free port: 8787 may be taken by another cluster
             )
         return distributed.Client(cluster), cluster
 
