@@ -7,6 +7,7 @@ Usage::
     .venv/bin/python -m benchmarks.run --scaling        # the scaling series only
     .venv/bin/python -m benchmarks.run --peers          # the naive peers and the ratio only
     .venv/bin/python -m benchmarks.run --profile profile-standard  # -> results/profile-*.txt
+    .venv/bin/python -m benchmarks.run --dask --wait-load 0.7  # in-process vs local workers
 
 Every workload and every peer measurement runs in a fresh subprocess, so its peak RSS is its
 own.  Figures (see ``benchmarks/README.md``): wall time, path-days/s, cohort-days/s, peak RSS,
@@ -50,6 +51,18 @@ SERIES: dict[str, tuple[str, ...]] = {
     "cohorts": ("scale-p1e4-c10", "scale-p1e4-c40", "scale-p1e4-c160"),
 }
 
+
+#: Parallel rows ``<workload>+<suffix>``: suffix -> (backend, workers, cluster started first).
+#: ``dask2-up`` starts the LocalCluster before the clock (``scheduler=`` its address), as a
+#: long-lived local cluster would be; the others start and close their workers in the run.
+PARALLEL: dict[str, tuple[str, int, bool]] = {
+    "dask1": ("dask", 1, False),
+    "dask2": ("dask", 2, False),
+    "dask2-up": ("dask", 2, True),
+    "procs2": ("processes", 2, False),
+}
+#: The rows of ``--dask``, in the order they run (the in-process reference first).
+DASK_ROWS = ("standard", "standard+dask1", "standard+dask2", "standard+dask2-up", "standard+procs2")
 
 #: Suffix of a workload run with the BLAS library's default thread count.
 BLAS_DEFAULT = "+blas-default"
@@ -96,6 +109,100 @@ def run_workload(name: str) -> dict[str, Any]:
         "blocks_per_path": float(pp["total_blocks"].mean()),
         "load_1m": round(load, 2),
     }
+
+
+def run_parallel(name: str) -> dict[str, Any]:
+    """Run ``<workload>+<suffix>`` (:data:`PARALLEL`) on local workers; figures and timings.
+
+    CPU time is this process's plus its finished children's (the worker processes, reaped
+    when the run closes them; for ``dask2-up`` also the cluster's start, closed after the
+    clock stops).
+    """
+    from benchmarks.configurations import WORKLOADS
+    from hashfleet.runner import simulate
+
+    workload, suffix = name.split("+", 1)
+    backend, workers, prestart = PARALLEL[suffix]
+    w = WORKLOADS[workload]
+    sc = w.scenario()
+    cluster: Any = None
+    kwargs: dict[str, Any] = {"backend": backend, "workers": workers}
+    if prestart:
+        import dask
+        import distributed
+
+        from hashfleet.runner.backends import WORKER_ENV
+
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": dict(WORKER_ENV)}):
+            cluster = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, dashboard_address=":0"
+            )
+        kwargs = {"backend": backend, "scheduler": cluster.scheduler_address}
+    load = os.getloadavg()[0]
+    c0, t0 = time.process_time(), time.perf_counter()
+    ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    res = simulate(sc, **kwargs)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    load_end = os.getloadavg()[0]
+    if cluster is not None:
+        cluster.close()
+    ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    children = (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)
+    meta = res.metadata
+    pp = res.per_path
+    path_days = w.paths * w.days
+    keys = (
+        "mode",
+        "workers",
+        "setup_time_s",
+        "workers_start_time_s",
+        "lockstep_time_s",
+        "worker_wall_s",
+        "worker_barrier_wait_s",
+        "worker_reduce_s",
+        "shared_memory_mb",
+        "lockstep_fallback",
+        "lockstep_skipped",
+    )
+    return {
+        "workload": name,
+        "kind": f"{backend} x{workers}" + (" (cluster up)" if prestart else ""),
+        "paths": w.paths,
+        "days": w.days,
+        "cohorts": w.cohorts,
+        "features": list(w.features()),
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu + children, 3),
+        "driver_cpu_s": round(cpu, 3),
+        "path_days_per_s": round(path_days / wall),
+        "path_days_per_cpu_s": round(path_days / (cpu + children)),
+        "cohort_days_per_s": round(path_days * w.cohorts / wall),
+        "peak_rss_mb": _rss_mb(),
+        "retargets_per_path": float(pp["retargets"].mean()),
+        "halvings_per_path": float(pp["halvings"].mean()),
+        "blocks_per_path": float(pp["total_blocks"].mean()),
+        "load_1m": round(load, 2),
+        "load_1m_end": round(load_end, 2),
+        **{k: meta[k] for k in keys if k in meta},
+    }
+
+
+def speedups(rows: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Wall time of each in-process workload over its parallel rows' (``standard+dask2``: x)."""
+    out: dict[str, float] = {}
+    for name, r in rows.items():
+        base, _, suffix = name.partition("+")
+        if suffix in PARALLEL and "wall_s" in r and "wall_s" in rows.get(base, {}):
+            out[name] = round(rows[base]["wall_s"] / r["wall_s"], 2)
+    return out
+
+
+def wait_for_load(limit: float, max_wait_s: float = 1800.0) -> float:
+    """Sleep until the 1-minute load average is below ``limit`` (or ``max_wait_s`` passed)."""
+    t0 = time.monotonic()
+    while os.getloadavg()[0] >= limit and time.monotonic() - t0 < max_wait_s:
+        time.sleep(10)
+    return os.getloadavg()[0]
 
 
 def run_peer(name: str) -> dict[str, Any]:
@@ -286,6 +393,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scaling", action="store_true", help="run the scaling series")
     p.add_argument("--peers", action="store_true", help="run the naive peers (and standard)")
     p.add_argument("--profile", metavar="WORKLOAD", help="cProfile one workload")
+    p.add_argument(
+        "--dask",
+        action="store_true",
+        help="standard in-process vs 1 and 2 local Dask workers and 2 processes",
+    )
+    p.add_argument(
+        "--wait-load",
+        type=float,
+        metavar="L",
+        help="before each row, wait until the 1-minute load average is below L",
+    )
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
@@ -293,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
             row = run_equivalence()
         elif args.one in PEER_RUNS:
             row = run_peer(args.one)
+        elif "+" in args.one and args.one.split("+", 1)[1] in PARALLEL:
+            row = run_parallel(args.one)
         else:
             row = run_workload(args.one)
         print(json.dumps(row))
@@ -305,8 +425,10 @@ def main(argv: list[str] | None = None) -> int:
         return profile(args.profile)
     from benchmarks.configurations import WORKLOADS
 
-    everything = not (args.workloads or args.scaling or args.peers)
+    everything = not (args.workloads or args.scaling or args.peers or args.dask)
     names: list[str] = list(args.workloads)
+    if args.dask:
+        names += [n for n in DASK_ROWS if n not in names]
     if everything:
         names = ["small", "standard", "long", "standard-features", "standard" + BLAS_DEFAULT]
     if args.peers and "standard" not in names:
@@ -318,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     record: dict[str, Any] = {"machine": machine()}
     rows: dict[str, dict[str, Any]] = {}
     for name in names:
+        if args.wait_load is not None:
+            wait_for_load(args.wait_load)
         rows[name] = _subprocess(name)
         print(json.dumps(rows[name]), flush=True)
     fma = fma_throughput()
@@ -331,8 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     record["rows"] = list(rows.values())
     record["linearity"] = linearity(rows)
     record["ratio_engine_over_peer"] = ratios(rows)
+    if speedups(rows):
+        record["speedup_over_in_process"] = speedups(rows)
     OUT.mkdir(exist_ok=True)
-    stem = OUT / ("latest" if everything else "partial")
+    stem = OUT / ("latest" if everything else "dask" if args.dask else "partial")
     stem.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown(record))
     print(markdown(record))
@@ -419,6 +545,27 @@ def markdown(record: dict[str, Any]) -> str:
             if f"{peer}_cpu" in rat:
                 line += f" ({rat[peer + '_cpu']:,}× per CPU-second)"
             lines.append(line + ".")
+    par = [r for r in record["rows"] if "workers_start_time_s" in r or "mode" in r]
+    if par:
+        lines += [
+            "",
+            "Local workers (each row a fresh process; wall and CPU include starting and "
+            "closing the workers, except `dask2-up`, whose LocalCluster was up before the "
+            "clock):",
+            "",
+            "| run | mode | wall s | speed-up | CPU s | workers start s | lockstep s "
+            "| barrier wait s | reduce s | load 1m start/end |",
+            "|---|---|---:|---:|---:|---:|---:|---|---|---|",
+        ]
+        sp = record.get("speedup_over_in_process", {})
+        for r in par:
+            lines.append(
+                f"| {r['workload']} | {r.get('mode', '')} | {r['wall_s']:.1f} | "
+                f"{sp.get(r['workload'], float('nan')):.2f}× | {r['cpu_s']:.1f} | "
+                f"{r.get('workers_start_time_s', '')} | {r.get('lockstep_time_s', '')} | "
+                f"{r.get('worker_barrier_wait_s', '')} | {r.get('worker_reduce_s', '')} | "
+                f"{r['load_1m']}/{r.get('load_1m_end', '')} |"
+            )
     eq = record.get("equivalence")
     if eq and "per_block" in eq:
         lines += [
