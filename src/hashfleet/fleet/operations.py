@@ -112,6 +112,12 @@ class FleetArrays:
         return len(self.labels)
 
     @functools.cached_property
+    def site_onehot(self) -> NDArray[np.float64]:
+        """``M[i, s] = 1`` if cohort ``i`` is at site ``s``: shape (n_cohorts, n_sites)."""
+        n_sites = len(self.site_names)
+        return (self.site[:, None] == np.arange(n_sites)[None, :]).astype(np.float64)
+
+    @functools.cached_property
     def better_in_site(self) -> NDArray[np.float64]:
         """``M[i, j] = 1`` if cohort ``i`` comes before ``j`` in the merit order of the same
         site, else 0: shape (n_cohorts, n_cohorts)."""
@@ -230,8 +236,23 @@ def available_mw(
         ``clip(capacity − power of better cohorts of the site, 0, own power)`` in MW.
     """
     want = installed_units * (fleet.unit_mw if unit_mw is None else unit_mw)
-    # power of the better cohorts of the same site: one (cohorts × cohorts) product
-    out = rows_dot(want, fleet.better_in_site)
+    # Paths whose every site holds all its cohorts (with a margin far above rounding) get
+    # ``want`` as is — what the prefix formula gives them, bit for bit — and only the others
+    # pay for the (cohorts × cohorts) product.
+    tight = rows_dot(want, fleet.site_onehot) > fleet.site_capacity_mw * (1.0 - 1e-9)
+    if not tight.any():
+        return want
+    rows = np.flatnonzero(tight.any(axis=1))
+    if rows.size == want.shape[0]:
+        return _site_prefix_limit(fleet, want)
+    out = want.copy()
+    out[rows] = _site_prefix_limit(fleet, want[rows])
+    return out
+
+
+def _site_prefix_limit(fleet: FleetArrays, want: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``clip(capacity − power of better cohorts of the site, 0, want)``, (n, n_cohorts)."""
+    out = rows_dot(want, fleet.better_in_site)  # better cohorts of the same site, one product
     np.subtract(fleet.site_capacity_mw[fleet.site], out, out=out)
     np.maximum(out, 0.0, out=out)
     np.minimum(out, want, out=out)
