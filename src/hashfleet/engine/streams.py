@@ -20,7 +20,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["PURPOSES", "STREAM_BLOCK_PATHS", "BlockRNG", "block_generators"]
+__all__ = [
+    "PURPOSES",
+    "STREAM_BLOCK_PATHS",
+    "BlockRNG",
+    "binomial_inversion",
+    "block_generators",
+]
 
 #: Paths per stream block.  Part of the random-stream layout: changing it changes results.
 STREAM_BLOCK_PATHS: int = 250
@@ -119,3 +125,89 @@ class BlockRNG:
     ) -> NDArray[np.int64]:
         """Binomial(n, p) counts for the paths ``idx``."""
         return self._map(lambda g, x: g.binomial(x[0], x[1]), idx, (n, p), np.int64)
+
+    def binomial_rows(self, n: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Binomial(n, p) counts for every path of the chunk, ``(n_paths, k)`` arrays.
+
+        Vectorised inversion of the CDF (the algorithm NumPy uses one draw at a time when
+        ``n·p < 30``): one uniform per count, drawn block by block, then the counts of all
+        blocks at once.  Counts with ``n·min(p, 1−p) ≥ 30`` are drawn by NumPy (BTPE) from
+        their block's generator after its uniforms.
+
+        Parameters
+        ----------
+        n : ndarray, shape (n_paths, k)
+            Trials (whole numbers ≥ 0, as floats).
+        p : ndarray, broadcastable to (n_paths, k)
+            Success probabilities in [0, 1].
+
+        Returns
+        -------
+        ndarray, shape (n_paths, k)
+            Counts, as floats.
+        """
+        ni = np.rint(n)
+        pb = np.broadcast_to(np.asarray(p, dtype=np.float64), ni.shape)
+        B = self.block_paths
+        u = np.empty(ni.shape)
+        for b, gen in enumerate(self.generators):
+            u[b * B : (b + 1) * B] = gen.random(u[b * B : (b + 1) * B].shape)
+        flip = pb > 0.5
+        ps = np.where(flip, 1.0 - pb, pb)
+        big = ni * ps >= 30.0
+        x = binomial_inversion(u, ni, ps, skip=big if big.any() else None)
+        if big.any():
+            nb, pbig = ni.astype(np.int64), ps
+            for b, gen in enumerate(self.generators):
+                sl = slice(b * B, (b + 1) * B)
+                m = big[sl]
+                if m.any():
+                    x[sl][m] = gen.binomial(nb[sl][m], pbig[sl][m])
+        np.subtract(ni, x, out=x, where=flip)
+        return x
+
+
+def binomial_inversion(
+    u: NDArray[np.float64],
+    n: NDArray[np.float64],
+    p: NDArray[np.float64],
+    skip: NDArray[np.bool_] | None = None,
+) -> NDArray[np.float64]:
+    """Binomial(n, p) counts from uniforms ``u`` by inversion of the CDF, vectorised.
+
+    ``X`` is the smallest ``k`` with ``u ≤ P(X ≤ k)``, walked with the pmf recursion
+    ``P(k) = P(k−1)·(n−k+1)·p / (k·q)`` from ``P(0) = q^n`` — the recursion of NumPy's
+    one-at-a-time inversion, done for all counts at once (each step only on the counts still
+    walking).  Meant for ``p ≤ 0.5`` and small ``n·p`` (steps ≈ the largest count).
+
+    Parameters
+    ----------
+    u : ndarray
+        Uniforms in [0, 1) (consumed: modified in place).
+    n, p : ndarray, same shape as ``u``
+        Trials (whole, ≥ 0) and probabilities (in [0, 0.5]).
+    skip : ndarray of bool, optional
+        Counts not to compute (left at 0).
+
+    Returns
+    -------
+    ndarray
+        Counts, as floats.
+    """
+    q = 1.0 - p
+    px = np.exp(n * np.log1p(-p))  # P(X = 0)
+    x = np.zeros(u.shape)
+    walking = u > px
+    if skip is not None:
+        walking &= ~skip
+    idx = np.flatnonzero(walking)
+    uf, pf, qf, nf, xf, pxf = u.ravel(), p.ravel(), q.ravel(), n.ravel(), x.ravel(), px.ravel()
+    while idx.size:
+        k = xf[idx] + 1.0
+        xf[idx] = k
+        ui = uf[idx] - pxf[idx]
+        uf[idx] = ui
+        pk = pxf[idx] * ((nf[idx] - k + 1.0) * pf[idx]) / (k * qf[idx])
+        pxf[idx] = pk
+        idx = idx[(ui > pk) & (k < nf[idx])]
+    return x

@@ -182,15 +182,8 @@ class _Machines:
             engine.fleet.arrival_hook = self.arrive
 
     def _binomial(self, n: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Binomial draws of a ``(n_paths, k)`` array, one call per stream block."""
-        out = np.empty(n.shape)
-        B = self.rng.block_paths
-        ni = np.rint(n).astype(np.int64)
-        pb = np.broadcast_to(p, n.shape)
-        for b, gen in enumerate(self.rng.generators):
-            sl = slice(b * B, (b + 1) * B)
-            out[sl] = gen.binomial(ni[sl], pb[sl])
-        return out
+        """Binomial draws of a ``(n_paths, k)`` array from the failure streams."""
+        return self.rng.binomial_rows(n, p)
 
     def arrive(self, cohort: int, units: NDArray[np.float64]) -> NDArray[np.float64]:
         """Dead-on-arrival thinning of a delivery (units per path)."""
