@@ -114,9 +114,9 @@ def run_workload(name: str) -> dict[str, Any]:
 def run_parallel(name: str) -> dict[str, Any]:
     """Run ``<workload>+<suffix>`` (:data:`PARALLEL`) on local workers; figures and timings.
 
-    CPU time is this process's plus its finished children's (the worker processes, reaped
-    when the run closes them; for ``dask2-up`` also the cluster's start, closed after the
-    clock stops).
+    CPU time is this process's (the driver, and the Dask scheduler and nannies it hosts)
+    plus each lockstep worker's process during its task (``worker_cpu_s``, all threads),
+    or, for block runs, plus this process's finished children's.
     """
     from benchmarks.configurations import WORKLOADS
     from hashfleet.runner import simulate
@@ -149,6 +149,8 @@ def run_parallel(name: str) -> dict[str, Any]:
     ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     children = (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)
     meta = res.metadata
+    if "worker_cpu_s" in meta:
+        children = sum(meta["worker_cpu_s"])
     pp = res.per_path
     path_days = w.paths * w.days
     keys = (
@@ -158,6 +160,7 @@ def run_parallel(name: str) -> dict[str, Any]:
         "workers_start_time_s",
         "lockstep_time_s",
         "worker_wall_s",
+        "worker_cpu_s",
         "worker_barrier_wait_s",
         "worker_reduce_s",
         "shared_memory_mb",

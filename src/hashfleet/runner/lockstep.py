@@ -208,7 +208,8 @@ def run_lockstep_worker(task: LockstepTask) -> dict[str, Any]:
     -------
     dict
         ``events``: ``{kind: {column: array}}`` of this worker's paths (empty without an
-        event log); ``pid``; ``wall_s``, ``wait_s`` (at barriers) and ``reduce_s`` (s).
+        event log); ``pid``; ``wall_s``, ``wait_s`` (at barriers), ``reduce_s`` (s) and
+        ``cpu_s`` (CPU time of the worker's process during the task, all its threads).
 
     Raises
     ------
@@ -217,7 +218,7 @@ def run_lockstep_worker(task: LockstepTask) -> dict[str, Any]:
     """
     from hashfleet.runner import single_threaded_blas
 
-    t_start = time.perf_counter()
+    t_start, c_start = time.perf_counter(), time.process_time()
     shm = _attach(task.layout.name)
     views: dict[str, NDArray[Any]] = {}
     try:
@@ -229,6 +230,7 @@ def run_lockstep_worker(task: LockstepTask) -> dict[str, Any]:
             views["ctrl"][-1] = 1  # abort: the peers stop at their next barrier
             raise
         result["wall_s"] = round(time.perf_counter() - t_start, 3)
+        result["cpu_s"] = round(time.process_time() - c_start, 3)
         return result
     finally:
         views.clear()
@@ -587,6 +589,7 @@ def _run(
         "workers_start_time_s": round(t_started - t_setup, 3),
         "lockstep_time_s": round(t_done - t_started, 3),
         "worker_wall_s": [r["wall_s"] for r in results],
+        "worker_cpu_s": [r["cpu_s"] for r in results],
         "worker_barrier_wait_s": [r["wait_s"] for r in results],
         "worker_reduce_s": [r["reduce_s"] for r in results],
         "shared_memory_mb": round(layout.nbytes / 2**20, 1),
