@@ -29,10 +29,55 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
-__all__ = ["IntradayTable", "intraday_table"]
+__all__ = ["IntradayGrid", "IntradayTable", "intraday_table"]
 
 _STEPS_PER_SIGMA = 512
 _TAIL_SIGMAS = 10.0  # Φ(−10) ≈ 7.6e-24: beyond this the sums are constant to double precision
+
+
+class IntradayGrid:
+    """The uniform grid in ``z`` shared by every table of one site's hours.
+
+    All hour sets of a site (all hours, the coincident-peak window, the hours outside it, the
+    cheapest hour) are subsets of its 24 hours, so one range covers them all; a threshold's
+    interval and position (:meth:`locate`) are then computed once and serve every table.
+
+    Parameters
+    ----------
+    offsets : sequence of float
+        Log offsets of all the site's distinct hours.
+    sigma : float
+        Standard deviation of the hourly log price (> 0).
+    """
+
+    def __init__(self, offsets: Sequence[float] | NDArray[np.float64], sigma: float) -> None:
+        if sigma <= 0:
+            raise ValueError(f"sigma: expected > 0, got {sigma}")
+        d = np.asarray(offsets, dtype=np.float64)
+        if d.size == 0:
+            raise ValueError("offsets: expected at least one hour")
+        self.sigma = float(sigma)
+        #: First knot and knot spacing (``s/512``).
+        self.lo = float(d.min()) - _TAIL_SIGMAS * sigma
+        self.step = sigma / _STEPS_PER_SIGMA
+        hi = float(d.max()) + (_TAIL_SIGMAS + sigma) * sigma
+        #: Intervals (knots − 1).
+        self.n = int(np.ceil((hi - self.lo) / self.step))
+
+    def knots(self) -> NDArray[np.float64]:
+        """The ``n + 1`` knots."""
+        out: NDArray[np.float64] = self.lo + self.step * np.arange(self.n + 1, dtype=np.float64)
+        return out
+
+    def locate(self, z: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """Interval ``i`` and position ``t ∈ [0, 1]`` of each ``z`` (clamped to the range)."""
+        t = np.subtract(z, self.lo, dtype=np.float64)
+        t *= 1.0 / self.step
+        np.clip(t, 0.0, float(self.n), out=t)
+        i = t.astype(np.intp)
+        np.minimum(i, self.n - 1, out=i)
+        t -= i
+        return i, t
 
 
 class IntradayTable:
@@ -47,9 +92,17 @@ class IntradayTable:
         Hours sharing each offset (sum: the number of hours in the set).
     sigma : float
         Standard deviation ``s`` of the hourly log price (> 0).
+    grid : IntradayGrid, optional
+        The grid (default: the range of these offsets); must cover them.
     """
 
-    def __init__(self, offsets: Sequence[float], weights: Sequence[float], sigma: float) -> None:
+    def __init__(
+        self,
+        offsets: Sequence[float],
+        weights: Sequence[float],
+        sigma: float,
+        grid: IntradayGrid | None = None,
+    ) -> None:
         if sigma <= 0:
             raise ValueError(f"sigma: expected > 0, got {sigma}")
         self.offsets = np.asarray(offsets, dtype=np.float64)
@@ -59,25 +112,27 @@ class IntradayTable:
         self.hours = float(self.weights.sum())
         #: ``Σ w·e^{d + s²/2}``: ``G1`` at +∞ (the uncapped mean of the hours over ``L``).
         self.full = float((self.weights * np.exp(self.offsets + 0.5 * sigma**2)).sum())
-        s = self.sigma
-        if self.offsets.size == 0:
-            self.lo, self.step, self._coef = 0.0, 1.0, np.zeros((8, 1))
-            return
-        lo = float(self.offsets.min()) - _TAIL_SIGMAS * s
-        hi = float(self.offsets.max()) + (_TAIL_SIGMAS + s) * s
-        self.step = s / _STEPS_PER_SIGMA
-        n = int(np.ceil((hi - lo) / self.step))
-        self.lo = lo
-        z: NDArray[np.float64] = lo + self.step * np.arange(n + 1, dtype=np.float64)
+        self.grid = grid if grid is not None else IntradayGrid(self.offsets, sigma)
+        z = self.grid.knots()
         g0, g1, d0 = self.direct(z, with_derivative=True)
         d1 = np.exp(z) * d0
-        h = self.step
+        h = self.grid.step
         cols = []
         for y, m in ((g0, d0), (g1, d1)):
             y0, y1, m0, m1 = y[:-1], y[1:], m[:-1] * h, m[1:] * h
             cols += [y0, m0, 3.0 * (y1 - y0) - 2.0 * m0 - m1, 2.0 * (y0 - y1) + m0 + m1]
         #: Per interval, cubic coefficients of G0 then G1 in ``t ∈ [0, 1]``: (8, n).
         self._coef = np.ascontiguousarray(np.stack(cols))
+
+    @property
+    def lo(self) -> float:
+        """First knot of the grid."""
+        return self.grid.lo
+
+    @property
+    def step(self) -> float:
+        """Knot spacing."""
+        return self.grid.step
 
     def direct(
         self, z: NDArray[np.float64], *, with_derivative: bool = False
@@ -108,13 +163,12 @@ class IntradayTable:
         cost : bool
             Also evaluate ``G1`` (else None).
         """
-        n = self._coef.shape[1]
-        t = np.subtract(z, self.lo, dtype=np.float64)
-        t *= 1.0 / self.step
-        np.clip(t, 0.0, float(n), out=t)
-        i = t.astype(np.intp)
-        np.minimum(i, n - 1, out=i)
-        t -= i
+        return self.at(*self.grid.locate(z), cost=cost)
+
+    def at(
+        self, i: NDArray[np.intp], t: NDArray[np.float64], *, cost: bool = True
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
+        """``G0`` and ``G1`` at grid positions from :meth:`IntradayGrid.locate`."""
         out = []
         for k in (0, 4) if cost else (0,):  # Horner, in place: ((c3·t + c2)·t + c1)·t + c0
             g = np.take(self._coef[k + 3], i)
@@ -131,7 +185,12 @@ class IntradayTable:
 
 @functools.lru_cache(maxsize=64)
 def intraday_table(
-    offsets: tuple[float, ...], weights: tuple[float, ...], sigma: float
+    offsets: tuple[float, ...],
+    weights: tuple[float, ...],
+    sigma: float,
+    grid_offsets: tuple[float, ...] | None = None,
 ) -> IntradayTable:
-    """The (cached) :class:`IntradayTable` of a set of hours."""
-    return IntradayTable(offsets, weights, sigma)
+    """The (cached) :class:`IntradayTable` of a set of hours, on the grid of
+    ``grid_offsets`` (all the site's hours; default: these hours)."""
+    grid = IntradayGrid(grid_offsets, sigma) if grid_offsets is not None else None
+    return IntradayTable(offsets, weights, sigma, grid)

@@ -117,13 +117,15 @@ class Threshold:
 
     Attributes
     ----------
-    z : ndarray, shape (n_paths, k)
-        ``ln b − ln L`` (``b`` clipped to the cap).
+    i, t : ndarray, shape (n_paths, k)
+        Interval and position in it of ``z = ln b − ln L`` (``b`` clipped to the cap) on the
+        grid of the hours' tables (:meth:`~hashfleet.market.intraday.IntradayGrid.locate`).
     capped : ndarray of bool, shape (n_paths, k), or None
         Where ``b`` is at or above the cap (None: nowhere).
     """
 
-    z: NDArray[np.float64]
+    i: NDArray[np.intp]
+    t: NDArray[np.float64]
     capped: NDArray[np.bool_] | None
 
 
@@ -181,21 +183,26 @@ class HourPrices:
         return self.offsets is not None and self.level is not None
 
     def table(self, mask: NDArray[np.bool_] | None = None) -> IntradayTable:
-        """The day-sum table of the hours in ``mask`` (24,) (default: all hours)."""
+        """The day-sum table of the hours in ``mask`` (24,) (default: all hours), on the grid
+        shared by every hour set of these hours."""
         assert self.offsets is not None and self.expand is not None
         cols = self.expand if mask is None else self.expand[mask]
         idx, counts = np.unique(cols, return_counts=True)
         return intraday_table(
-            tuple(self.offsets[idx].tolist()), tuple(counts.astype(float).tolist()), self.sigma
+            tuple(self.offsets[idx].tolist()),
+            tuple(counts.astype(float).tolist()),
+            self.sigma,
+            tuple(self.offsets.tolist()),
         )
 
     def threshold(self, b: NDArray[np.float64]) -> Threshold:
-        """Thresholds ``b`` (n_paths, k) prepared for :meth:`day_sums` (``z = ln b − ln L``)."""
+        """Thresholds ``b`` (n_paths, k) located once on the tables' grid (``z = ln b − ln L``)."""
         assert self.level is not None
         z = np.log(np.clip(b, 1e-300, self.cap))  # b ≤ 0 never runs (z → −690: G = 0)
         z -= np.log(self.level)[:, None]
         capped = b >= self.cap
-        return Threshold(z, capped if capped.any() else None)
+        i, t = self.table().grid.locate(z)
+        return Threshold(i, t, capped if capped.any() else None)
 
     def day_sums(
         self, b: NDArray[np.float64] | Threshold, table: IntradayTable, *, cost: bool = True
@@ -220,7 +227,7 @@ class HourPrices:
         """
         assert self.level is not None
         thr = b if isinstance(b, Threshold) else self.threshold(b)
-        hours, g1 = table(thr.z, cost=cost)
+        hours, g1 = table.at(thr.i, thr.t, cost=cost)
         if g1 is not None:
             g1 *= self.level[:, None]
         if thr.capped is not None:
