@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from hashfleet.numeric import rows_dot
+from hashfleet.numeric import rows_dot, rows_sum
 
 
 @pytest.mark.parametrize("m", [None, 1, 2, 3, 6, 40, 56, 160])
@@ -28,3 +28,23 @@ def test_rows_dot_is_the_same_in_any_chunk(n_rows: int, m: int | None) -> None:
             parts = np.concatenate([rows_dot(a[s : s + size], b) for s in range(0, n_rows, size)])
             assert np.array_equal(whole, parts), size
     np.testing.assert_allclose(whole, a @ b, rtol=1e-13)
+
+
+@pytest.mark.parametrize("k", [1, 3, 10, 16, 25, 40, 56, 160])
+def test_rows_sum_is_the_same_in_any_chunk(k: int) -> None:
+    """``rows_sum(a)`` and ``rows_sum(a, b)`` give every row the same bits over the whole
+    array, over chunks of 250 rows and over misaligned views — and equal ``a.sum(axis=1)``
+    to rounding."""
+    rng = np.random.default_rng(k)
+    a = rng.random((2750, k)) * rng.choice([1e-3, 1.0, 1e6], (2750, k))
+    b = rng.random((2750, k))
+    whole, whole_b = rows_sum(a), rows_sum(a, b)
+    for s in range(0, 2750, 250):
+        assert np.array_equal(rows_sum(a[s : s + 250]), whole[s : s + 250])
+        assert np.array_equal(rows_sum(a[s : s + 250], b[s : s + 250]), whole_b[s : s + 250])
+    buf = np.empty(a.size + 3)
+    view = buf[3:].reshape(a.shape)  # not 16-byte aligned
+    view[:] = a
+    assert np.array_equal(rows_sum(view), whole)
+    np.testing.assert_allclose(whole, a.sum(axis=1), rtol=1e-13)
+    np.testing.assert_allclose(whole_b, (a * b).sum(axis=1), rtol=1e-13)

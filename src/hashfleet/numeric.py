@@ -8,8 +8,9 @@ kernel's unroll) in a different order from the others, so the same path gets dif
 bits at the end of a 250-path chunk than in the middle of a 500-path one.  Matrix products
 with two or more columns (``dgemm``) keep each row's order with one BLAS thread — the engine
 always runs with one (``hashfleet.runner.single_threaded_blas``); with several, OpenBLAS
-splits the work differently — checked for the engine's shapes in ``tests/test_numeric.py``.  :func:`rows_dot` routes every product of a
-``(n_paths, k)`` array by the right tool.
+splits the work differently — checked for the engine's shapes in ``tests/test_numeric.py``.
+:func:`rows_dot` routes every product of a ``(n_paths, k)`` array by the right tool, and
+:func:`rows_sum` sums rows with ``np.einsum``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["rows_dot"]
+__all__ = ["rows_dot", "rows_sum"]
 
 
 def rows_dot(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -41,3 +42,29 @@ def rows_dot(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float
         return np.einsum("pk,k->p", a, b[:, 0])[:, None]
     res: NDArray[np.float64] = a @ b
     return res
+
+
+def rows_sum(a: NDArray[np.float64], b: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
+    """Sum of each row of ``a`` (or of ``a * b``), reproducible per row.
+
+    ``np.einsum`` with one output axis: a fixed order per row, and for the engine's short
+    rows (tens of cohorts) about 4× faster than ``a.sum(axis=1)``, whose pairwise reduction
+    pays a setup per row.
+
+    Parameters
+    ----------
+    a : ndarray, shape (n_rows, k)
+    b : ndarray, broadcastable to ``a``, optional
+
+    Returns
+    -------
+    ndarray, shape (n_rows,)
+    """
+    if b is None:
+        out: NDArray[np.float64] = np.einsum("pk->p", a)
+        return out
+    b = np.asarray(b, dtype=np.float64)
+    if b.ndim == 1:
+        return rows_dot(a, b)
+    out = np.einsum("pk,pk->p", a, np.broadcast_to(b, a.shape))
+    return out

@@ -58,7 +58,7 @@ from hashfleet.network.blocks import (
 )
 from hashfleet.network.hashprice import hashprice_usd_per_ph_day
 from hashfleet.network.retarget import bits_to_difficulty_array, next_bits_array
-from hashfleet.numeric import rows_dot
+from hashfleet.numeric import rows_dot, rows_sum
 from hashfleet.processes import WINDOW_DAYS
 
 __all__ = ["DAILY_VARIABLES", "ChunkEngine", "DaySink"]
@@ -438,7 +438,7 @@ class ChunkEngine:
         v["uptime"] = np.divide(running, installed, out=zero.copy(), where=installed > 0)
         avail = disp.available_mw
         if avail is None:
-            avail = fs.available_mw.sum(axis=1)
+            avail = rows_sum(fs.available_mw)
         ran = disp.energy_mwh / 24.0
         v["curtailed_hours"] = 24.0 * (
             1.0 - np.divide(ran, avail, out=np.ones(self.n_paths), where=avail > 0)

@@ -147,23 +147,25 @@ class BlockRNG:
             Counts, as floats.
         """
         ni = np.rint(n)
-        pb = np.broadcast_to(np.asarray(p, dtype=np.float64), ni.shape)
+        p = np.asarray(p, dtype=np.float64)
         B = self.block_paths
         u = np.empty(ni.shape)
         for b, gen in enumerate(self.generators):
             u[b * B : (b + 1) * B] = gen.random(u[b * B : (b + 1) * B].shape)
-        flip = pb > 0.5
-        ps = np.where(flip, 1.0 - pb, pb)
+        flip = p > 0.5
+        ps = np.where(flip, 1.0 - p, p)  # same shape as p: per column when p is (1, k)
         big = ni * ps >= 30.0
-        x = binomial_inversion(u, ni, ps, skip=big if big.any() else None)
-        if big.any():
-            nb, pbig = ni.astype(np.int64), ps
+        any_big = bool(big.any())
+        x = binomial_inversion(u, ni, ps, skip=big if any_big else None)
+        if any_big:
+            nb, pbig = ni.astype(np.int64), np.broadcast_to(ps, ni.shape)
             for b, gen in enumerate(self.generators):
                 sl = slice(b * B, (b + 1) * B)
                 m = big[sl]
                 if m.any():
                     x[sl][m] = gen.binomial(nb[sl][m], pbig[sl][m])
-        np.subtract(ni, x, out=x, where=flip)
+        if flip.any():
+            np.subtract(ni, x, out=x, where=np.broadcast_to(flip, x.shape))
         return x
 
 
@@ -183,9 +185,11 @@ def binomial_inversion(
     Parameters
     ----------
     u : ndarray
-        Uniforms in [0, 1) (consumed: modified in place).
-    n, p : ndarray, same shape as ``u``
-        Trials (whole, ≥ 0) and probabilities (in [0, 0.5]).
+        Uniforms in [0, 1), one per count.
+    n : ndarray, same shape as ``u``
+        Trials (whole, ≥ 0).
+    p : ndarray, broadcastable to ``u``'s shape
+        Probabilities in [0, 0.5].
     skip : ndarray of bool, optional
         Counts not to compute (left at 0).
 
@@ -194,20 +198,40 @@ def binomial_inversion(
     ndarray
         Counts, as floats.
     """
-    q = 1.0 - p
-    px = np.exp(n * np.log1p(-p))  # P(X = 0)
+    p = np.asarray(p, dtype=np.float64)
     x = np.zeros(u.shape)
-    walking = u > px
+    per_column = p.size == 1 or (p.ndim == u.ndim and p.shape[:-1] == (1,) * (u.ndim - 1))
+    log_q = np.log1p(-p)
+    # X = 0 when u ≤ P(X = 0) = q^n; q^n ≥ q^(max n of the column), so below that bound no
+    # power needs computing: only the other counts get their own q^n
+    if per_column and u.ndim == 2:
+        cand = u > np.exp(n.max(axis=0) * log_q)
+    else:
+        cand = np.ones(u.shape, dtype=bool)
     if skip is not None:
-        walking &= ~skip
-    idx = np.flatnonzero(walking)
-    uf, pf, qf, nf, xf, pxf = u.ravel(), p.ravel(), q.ravel(), n.ravel(), x.ravel(), px.ravel()
-    while idx.size:
-        k = xf[idx] + 1.0
-        xf[idx] = k
-        ui = uf[idx] - pxf[idx]
-        uf[idx] = ui
-        pk = pxf[idx] * ((nf[idx] - k + 1.0) * pf[idx]) / (k * qf[idx])
-        pxf[idx] = pk
-        idx = idx[(ui > pk) & (k < nf[idx])]
+        cand &= ~skip
+    idx = np.flatnonzero(cand)
+    if per_column:
+        col = idx % u.shape[-1]
+        lqc = np.broadcast_to(log_q.ravel(), (u.shape[-1],))[col]
+        pc = np.broadcast_to(p.ravel(), (u.shape[-1],))[col]
+    else:
+        lqc = np.broadcast_to(log_q, u.shape).ravel()[idx]
+        pc = np.broadcast_to(p, u.shape).ravel()[idx]
+    uc, nc = u.ravel()[idx], n.ravel()[idx]
+    pxc = np.exp(nc * lqc)  # P(X = 0)
+    go = uc > pxc
+    # the counts still walking, compacted (each step keeps the ones that go on)
+    pos, uc, pxc, nc, pc = np.flatnonzero(go), uc[go], pxc[go], nc[go], pc[go]
+    qc = 1.0 - pc
+    counts = np.zeros(idx.size)
+    k = 0.0
+    while pos.size:
+        k += 1.0
+        counts[pos] = k
+        uc -= pxc
+        pxc = pxc * ((nc - k + 1.0) * pc) / (k * qc)
+        go = (uc > pxc) & (k < nc)
+        pos, uc, pxc, nc, pc, qc = pos[go], uc[go], pxc[go], nc[go], pc[go], qc[go]
+    x.ravel()[idx] = counts
     return x

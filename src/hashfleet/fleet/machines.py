@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hashfleet.fleet.operations import FleetArrays, FleetState
-from hashfleet.numeric import rows_dot
+from hashfleet.numeric import rows_dot, rows_sum
 from hashfleet.scenario.schema import FailureSpec
 
 if TYPE_CHECKING:
@@ -221,15 +221,15 @@ class _Machines:
             # each cohort's failures come back after its repair time (distinct slots per column)
             slots = (day + self.repair_days) % c.ring
             self.in_repair[slots, :, np.arange(idx.size)] += new.T
-            fs.refresh()
+            fs.refresh(clamp=False)  # down ≤ installed: new failures ≤ working units
             cost = rows_dot(new, self.repair_cost)
             if cost.any():
                 self.engine.book("repair_cost_usd", cost, outflow=True)
-            v["failed_units"] = new.sum(axis=1)
-            v["spares_units"] = self.spares.sum(axis=1)
+            v["failed_units"] = rows_sum(new)
+            v["spares_units"] = rows_sum(self.spares)
         else:
             v["failed_units"] = np.zeros(n_paths)
             v["spares_units"] = np.zeros(n_paths)
-        v["units_down"] = fs.down_units.sum(axis=1)
+        v["units_down"] = rows_sum(fs.down_units)
         v["doa_units"] = self.doa_today
         self.doa_today = np.zeros(n_paths)

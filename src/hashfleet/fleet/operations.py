@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from hashfleet.errors import InputError
 from hashfleet.fleet.catalogue import Catalogue
 from hashfleet.market.power import FleetPower, build_fleet_power, flat_price_usd_per_mwh, site_day
-from hashfleet.numeric import rows_dot
+from hashfleet.numeric import rows_dot, rows_sum
 from hashfleet.scenario.schema import CohortSpec, FleetSpec
 
 #: Built-in operating modes: name -> (hashrate scale, power scale) relative to stock.
@@ -347,15 +347,20 @@ class FleetState:
         """No machine installed on any path."""
         return cls(fleet, np.zeros((n_paths, fleet.n_cohorts)))
 
-    def refresh(self) -> None:
-        """Recompute what depends on ``installed_units`` and ``down_units``."""
-        np.minimum(self.down_units, self.installed_units, out=self.down_units)
+    def refresh(self, *, clamp: bool = True) -> None:
+        """Recompute what depends on ``installed_units`` and ``down_units``.
+
+        ``clamp=False`` skips capping the down units at the installed ones, for callers that
+        keep ``down_units ≤ installed_units`` themselves (the daily failures step).
+        """
+        if clamp:
+            np.minimum(self.down_units, self.installed_units, out=self.down_units)
         working = self.installed_units - self.down_units if self.down_units.any() else None
         unit_mw = None if self.mode_w is None else self.fleet.unit_mw * self.mode_w
         self.available_mw = available_mw(
             self.fleet, self.installed_units if working is None else working, unit_mw
         )
-        self.available_total_mw = self.available_mw.sum(axis=1)
+        self.available_total_mw = rows_sum(self.available_mw)
         self.installed_th_s = rows_dot(self.installed_units, self.fleet.unit_hashrate_th_s)
 
     def install(self, cohort: int, units: float) -> None:
@@ -465,8 +470,8 @@ def dispatch(
         run_mw = state.available_mw * profitable
         site_mw = rows_dot(run_mw, state._per_mw[:, 2:])
         return Dispatch(
-            running_th_s=(run_mw * state.th_per_mw).sum(axis=1),
-            energy_mwh=site_mw.sum(axis=1) * HOURS_PER_DAY,
+            running_th_s=rows_sum(run_mw, state.th_per_mw),
+            energy_mwh=rows_sum(site_mw) * HOURS_PER_DAY,
             power_cost_usd=rows_dot(run_mw, state._per_mw[:, 1]) * HOURS_PER_DAY,
             site_power_mw=site_mw,
             available_mw=state.available_total_mw,
@@ -479,7 +484,7 @@ def dispatch(
         site_mw = per_mw[:, 2:]
         return Dispatch(
             running_th_s=per_mw[:, 0],
-            energy_mwh=site_mw.sum(axis=1) * HOURS_PER_DAY,
+            energy_mwh=rows_sum(site_mw) * HOURS_PER_DAY,
             power_cost_usd=per_mw[:, 1] * HOURS_PER_DAY,
             site_power_mw=site_mw,
             available_mw=state.available_total_mw,
@@ -545,7 +550,7 @@ def _dispatch_hourly(
     running = per_mw[:, 0] if th_per_mw.ndim == 1 else np.einsum("pk,pk->p", run_mw, th_per_mw)
     return Dispatch(
         running_th_s=running,
-        energy_mwh=run_mw.sum(axis=1) * HOURS_PER_DAY,
+        energy_mwh=rows_sum(run_mw) * HOURS_PER_DAY,
         power_cost_usd=flat_cost * HOURS_PER_DAY + hourly_cost,
         site_power_mw=site_mw,
         available_mw=state.available_total_mw,

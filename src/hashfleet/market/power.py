@@ -63,6 +63,7 @@ from numpy.typing import NDArray
 from scipy.special import ndtr
 
 from hashfleet.market.intraday import IntradayTable, intraday_table
+from hashfleet.numeric import rows_sum
 from hashfleet.processes import FloatArray
 from hashfleet.scenario.schema import (
     CoincidentPeakSpec,
@@ -536,13 +537,13 @@ def _site_day_tabulated(
             assert t_pm_ is not None
             t_hours, t_pm = gated(t_hours), gated(t_pm_)
         used = np.maximum((t_pm - gated(s_pm)) - strike * (t_hours - gated(s_hours)), 0.0)
-        credits["sell_back_usd"] = site.contract_mw * above_all[:, 0] - (mw * used).sum(axis=1)
+        credits["sell_back_usd"] = site.contract_mw * above_all[:, 0] - rows_sum(mw, used)
     if call is not None:
         assert dr is not None
         if called:  # hours shed: those a cohort would have run, priced above the call
             h0 = gated(hours.day_sums(thr, all_hours, cost=False)[0])
             ht = run_h if run_table is all_hours else run_hours(all_hours)
-            shed = ((h0 - ht) * mw).sum(axis=1)
+            shed = rows_sum(h0 - ht, mw)
         else:  # no cohort would run above the call price: calls shed nothing
             shed = np.zeros(n_paths)
         credits["dr_energy_usd"] = dr.energy_usd_per_mwh * shed
@@ -552,7 +553,7 @@ def _site_day_tabulated(
         )
     if cp_day:
         assert cp is not None and window is not None
-        load = (mw * run_hours(hours.table(window))).sum(axis=1) / window.sum()
+        load = rows_sum(mw, run_hours(hours.table(window))) / window.sum()
         charged = load * ((1.0 - cp.capture_share) if cp.avoid else 1.0)
         charges["cp_charge_usd"] = (
             cp.charge_usd_per_kw_year / 4.0 * 1000.0 * charged / max(weekdays_in_month, 1)
@@ -563,7 +564,7 @@ def _site_day_tabulated(
         cheapest = hours.expand[allowed][np.argmin(hours.offsets[hours.expand[allowed]])]
         one = np.zeros(HOURS, dtype=bool)
         one[np.flatnonzero(hours.expand == cheapest)[0]] = True
-        peak = (mw * run_hours(hours.table(one))).sum(axis=1)
+        peak = rows_sum(mw, run_hours(hours.table(one)))
     else:
         peak = np.zeros(n_paths)
     return SiteDay(

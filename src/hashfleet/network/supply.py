@@ -58,7 +58,7 @@ from scipy.special import ndtr
 
 from hashfleet.network.blocks import SECONDS_PER_DAY, subsidy_sat_array
 from hashfleet.network.hashprice import hashprice_usd_per_ph_day
-from hashfleet.numeric import rows_dot
+from hashfleet.numeric import rows_dot, rows_sum
 from hashfleet.scenario.schema import (
     EndogenousHashrateSpec,
     InstantResponseHashrateSpec,
@@ -221,7 +221,7 @@ class SupplyState:
     @property
     def installed_total_hs(self) -> FloatArray:
         """Installed capacity (H/s), shape (n_paths,)."""
-        return self.installed_hs.sum(axis=1)
+        return rows_sum(self.installed_hs)
 
 
 def supply_params_from_spec(
@@ -339,7 +339,7 @@ def initial_supply_state(
     scale = np.divide(rest_hs, running_per_unit, out=np.zeros(n), where=running_per_unit > 0)
     installed = scale[:, None] * profile[None, :]
     margin = frontier_margin(params, 0, hashprice_usd_per_ph_day)
-    orders = _orders(params, installed.sum(axis=1), margin)
+    orders = _orders(params, rows_sum(installed), margin)
     L = max(int(params.lead_time_days), 1)
     offline = np.zeros(n)
     for shock_day, s in params.scheduled_shocks:
