@@ -229,7 +229,9 @@ def test_capped_mean_is_closed_form() -> None:
 def _hour_by_hour(h: HourPrices) -> HourPrices:
     """The same lognormal hours without the day-sum tables: :func:`site_day` then takes the
     hour-by-hour closed form (``HourPrices.below`` per hour)."""
-    return HourPrices(mu=h.mu, sigma=h.sigma, cap=h.cap, expand=h.expand)
+    assert h.level is not None and h.offsets is not None
+    mu = np.log(h.level)[:, None] + h.offsets[None, :]
+    return HourPrices(mu=mu, sigma=h.sigma, cap=h.cap, expand=h.expand)
 
 
 @pytest.mark.parametrize("sigma", [0.05, 0.45, 1.2])

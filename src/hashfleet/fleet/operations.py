@@ -533,7 +533,7 @@ def _dispatch_hourly(
             weekdays_in_month=wim,
         )
         share[:, cols] = sd.run_share
-        hourly_cost += np.einsum("pk,pk->p", avail[:, cols], sd.cost_usd_per_mw)
+        hourly_cost += rows_sum(avail[:, cols], sd.cost_usd_per_mw)
         peaks.append((site.index, sd.peak_mw))
         for target, src in ((credits, sd.credits_usd), (charges, sd.charges_usd)):
             for k, v in src.items():
@@ -541,20 +541,29 @@ def _dispatch_hourly(
         if sd.shed_mwh is not None:
             shed += sd.shed_mwh
     run_mw = avail * share
-    # TH/s and MW per site (column 1, the flat price, is replaced by the simple sites' only)
-    per_mw = rows_dot(run_mw, state._per_mw)
-    flat_cost = rows_dot(run_mw, power.simple_price_usd_per_mwh(fleet.site))
-    site_mw = per_mw[:, 2:]
+    # one product: TH/s, flat-price cost of the simple sites (hour-level sites are costed
+    # above), MW, IT MW, then MW per site
+    per_cohort = np.column_stack(
+        [
+            state._per_mw[:, 0],
+            power.simple_price_usd_per_mwh(fleet.site),
+            np.ones(fleet.n_cohorts),
+            state._it_share,
+            state._per_mw[:, 2:],
+        ]
+    )
+    per_mw = rows_dot(run_mw, per_cohort)
+    site_mw = per_mw[:, 4:]
     for i, peak in peaks:  # hour-level sites: the highest hourly load, not the day's mean
         site_mw[:, i] = peak
-    running = per_mw[:, 0] if th_per_mw.ndim == 1 else np.einsum("pk,pk->p", run_mw, th_per_mw)
+    running = per_mw[:, 0] if th_per_mw.ndim == 1 else rows_sum(run_mw, th_per_mw)
     return Dispatch(
         running_th_s=running,
-        energy_mwh=rows_sum(run_mw) * HOURS_PER_DAY,
-        power_cost_usd=flat_cost * HOURS_PER_DAY + hourly_cost,
+        energy_mwh=per_mw[:, 2] * HOURS_PER_DAY,
+        power_cost_usd=per_mw[:, 1] * HOURS_PER_DAY + hourly_cost,
         site_power_mw=site_mw,
         available_mw=state.available_total_mw,
-        it_power_mw=rows_dot(run_mw, state._it_share),
+        it_power_mw=per_mw[:, 3],
         credits_usd=credits,
         charges_usd=charges,
         shed_mwh=shed,

@@ -168,9 +168,7 @@ class HourPrices:
             return cls(values=np.minimum(np.exp(mu), cap), cap=cap)
         distinct, expand = np.unique(np.round(shape_log, 12), return_inverse=True)
         offsets = distinct - 0.5 * sigma**2
-        mu = np.log(level)[:, None] + offsets[None, :]
-        return cls(
-            mu=mu,
+        return cls(  # mu is derived on demand (the day sums do not need it)
             sigma=sigma,
             cap=cap,
             expand=expand.astype(np.intp),
@@ -246,7 +244,9 @@ class HourPrices:
             v = self.values[:, None, :]
             run = (v <= b[:, :, None]).astype(np.float64)
             return run, run * v
-        assert self.mu is not None
+        if self.mu is None:
+            assert self.level is not None and self.offsets is not None
+            self.mu = np.log(self.level)[:, None] + self.offsets[None, :]
         s, mu = self.sigma, self.mu[:, None, :]
         bb = b[:, :, None]
         # b ≤ 0 never runs (log of a tiny price: Φ = 0); b ≥ cap always runs (below)
@@ -266,7 +266,8 @@ class HourPrices:
         """``E[p]`` per hour, shape (n_paths, 24)."""
         if self.values is not None:
             return self.values
-        big = np.full((self.mu.shape[0], 1), self.cap)  # type: ignore[union-attr]
+        n_paths = self.level.shape[0] if self.level is not None else self.mu.shape[0]  # type: ignore[union-attr]
+        big = np.full((n_paths, 1), self.cap)
         return self.below(big)[1][:, 0, :]
 
 

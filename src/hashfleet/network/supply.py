@@ -363,7 +363,9 @@ def supply_running_hs(
     target = target_running_share(params, hashprice_usd_per_ph_day)
     if params.switch_half_life_days > 0:
         keep = 0.5 ** (1.0 / params.switch_half_life_days)
-        state.running_share = keep * state.running_share + (1.0 - keep) * target
+        target *= 1.0 - keep
+        target += keep * state.running_share
+        state.running_share = target
     else:
         state.running_share = target
     running: FloatArray = np.einsum("pv,pv->p", state.installed_hs, state.running_share)
@@ -395,9 +397,11 @@ def supply_update(
     state.margin_ewma = ew * state.margin_ewma + (1.0 - ew) * margin
     # retirement of long-idle capacity
     er = 0.5 ** (1.0 / params.retirement_memory_days)
-    state.idle_ewma = er * state.idle_ewma + (1.0 - er) * (1.0 - state.running_share)
-    retire = 1.0 - np.exp(-params.retirement_rate_per_year / DAYS_PER_YEAR * state.idle_ewma)
-    state.installed_hs *= 1.0 - retire
+    idle = state.idle_ewma
+    idle *= er
+    idle += (1.0 - er) * (1.0 - state.running_share)
+    # the share kept is 1 − retired = exp(−rate/365.25 · idle EWMA)
+    state.installed_hs *= np.exp((-params.retirement_rate_per_year / DAYS_PER_YEAR) * idle)
     # orders and arrivals
     L = state.pipeline_hs.shape[1]
     col = day % L
