@@ -235,7 +235,12 @@ def available_mw(
     ndarray, shape (n_paths, n_cohorts)
         ``clip(capacity − power of better cohorts of the site, 0, own power)`` in MW.
     """
-    want = installed_units * (fleet.unit_mw if unit_mw is None else unit_mw)
+    return site_limited_mw(fleet, installed_units * (fleet.unit_mw if unit_mw is None else unit_mw))
+
+
+def site_limited_mw(fleet: FleetArrays, want: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`available_mw` from the MW each cohort would draw, ``want`` (n_paths, n_cohorts)
+    (returned as is, not copied, on paths where no site is full)."""
     # Paths whose every site holds all its cohorts (with a margin far above rounding) get
     # ``want`` as is — what the prefix formula gives them, bit for bit — and only the others
     # pay for the (cohorts × cohorts) product.
@@ -355,11 +360,11 @@ class FleetState:
         """
         if clamp:
             np.minimum(self.down_units, self.installed_units, out=self.down_units)
-        working = self.installed_units - self.down_units if self.down_units.any() else None
-        unit_mw = None if self.mode_w is None else self.fleet.unit_mw * self.mode_w
-        self.available_mw = available_mw(
-            self.fleet, self.installed_units if working is None else working, unit_mw
-        )
+        unit_mw = self.fleet.unit_mw if self.mode_w is None else self.fleet.unit_mw * self.mode_w
+        # MW the working units would draw: (installed − down) × MW per unit, in one buffer
+        want = np.subtract(self.installed_units, self.down_units)
+        want *= unit_mw
+        self.available_mw = site_limited_mw(self.fleet, want)
         self.available_total_mw = rows_sum(self.available_mw)
         self.installed_th_s = rows_dot(self.installed_units, self.fleet.unit_hashrate_th_s)
 
