@@ -69,9 +69,12 @@ class IntradayGrid:
         out: NDArray[np.float64] = self.lo + self.step * np.arange(self.n + 1, dtype=np.float64)
         return out
 
-    def locate(self, z: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-        """Interval ``i`` and position ``t ∈ [0, 1]`` of each ``z`` (clamped to the range)."""
-        t = np.subtract(z, self.lo, dtype=np.float64)
+    def locate(
+        self, z: NDArray[np.float64], out: NDArray[np.float64] | None = None
+    ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """Interval ``i`` and position ``t ∈ [0, 1]`` of each ``z`` (clamped to the range);
+        ``out`` (e.g. ``z`` itself) receives ``t``."""
+        t = np.subtract(z, self.lo, dtype=np.float64, out=out)
         t *= 1.0 / self.step
         np.clip(t, 0.0, float(self.n), out=t)
         i = t.astype(np.intp)
@@ -170,14 +173,12 @@ class IntradayTable:
     ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
         """``G0`` and ``G1`` at grid positions from :meth:`IntradayGrid.locate`."""
         out = []
+        tmp = np.empty(i.shape)
         for k in (0, 4) if cost else (0,):  # Horner, in place: ((c3·t + c2)·t + c1)·t + c0
-            g = np.take(self._coef[k + 3], i)
-            g *= t
-            g += np.take(self._coef[k + 2], i)
-            g *= t
-            g += np.take(self._coef[k + 1], i)
-            g *= t
-            g += np.take(self._coef[k], i)
+            g = np.take(self._coef[k + 3], i, mode="clip")
+            for j in (2, 1, 0):
+                g *= t
+                g += np.take(self._coef[k + j], i, out=tmp, mode="clip")
             np.clip(g, 0.0, self.hours if k == 0 else self.full, out=g)
             out.append(g)
         return out[0], (out[1] if cost else None)

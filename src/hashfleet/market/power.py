@@ -197,10 +197,11 @@ class HourPrices:
     def threshold(self, b: NDArray[np.float64]) -> Threshold:
         """Thresholds ``b`` (n_paths, k) located once on the tables' grid (``z = ln b − ln L``)."""
         assert self.level is not None
-        z = np.log(np.clip(b, 1e-300, self.cap))  # b ≤ 0 never runs (z → −690: G = 0)
+        z = np.clip(b, 1e-300, self.cap)  # b ≤ 0 never runs (z → −690: G = 0)
+        np.log(z, out=z)
         z -= np.log(self.level)[:, None]
         capped = b >= self.cap
-        i, t = self.table().grid.locate(z)
+        i, t = self.table().grid.locate(z, out=z)
         return Threshold(i, t, capped if capped.any() else None)
 
     def day_sums(
