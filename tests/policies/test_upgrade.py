@@ -301,3 +301,29 @@ def test_reviews_never_commit_more_than_cash_on_hand() -> None:
     sold_units = 2000 - units(e, "Old")
     sale_value = sold_units * 100 * desk.secondary_usd_per_th[0, col_old]
     assert bought - sale_value <= cash_before * 1.05  # sale priced on day 35 vs day 30
+
+
+def test_replace_unprofitable_judges_index_sites_at_the_day_price() -> None:
+    """An index site (spot 300 USD/MWh, no volatility, + 5 adder) has no flat price; the
+    policy judges it at the day's average price: the 32.5 J/TH units lose money every day
+    and are sold on day 4 (streak 5), as at a 305 USD/MWh PPA.  At a 20 USD/MWh spot
+    they are kept."""
+    policy = {"kind": "replace_unprofitable", "days": 5, "review_every_days": 1}
+
+    def site(median: float) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "A",
+                "capacity_mw": 10,
+                "pue": 1.0,
+                "power": {"contract": "index", "adder_usd_per_mwh": 5},
+                "spot": {"median_usd_per_mwh": median, "sigma": 0.0, "intraday_sigma": 0.2},
+            }
+        ]
+
+    dear = engine_for(policy, 20, fleet__sites=site(300.0))
+    assert np.flatnonzero(flows(dear)["asset_sales_usd"]).tolist() == [4]
+    assert units(dear, "Old") == 0
+    cheap = engine_for(policy, 20, fleet__sites=site(20.0))
+    assert units(cheap, "Old") == 2000
+    assert flows(cheap)["asset_sales_usd"].sum() == 0

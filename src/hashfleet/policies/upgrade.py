@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from hashfleet.fleet.operations import HOURS_PER_DAY
 from hashfleet.fleet.orders import TradingDesk, desk_of
 from hashfleet.market.asic import DAYS_PER_MONTH
 from hashfleet.scenario.schema import (
@@ -247,10 +248,13 @@ class ReplaceUnprofitable:
     """Sell a column once it has been unprofitable ``days`` days in a row; replace it.
 
     Unprofitable: the day's expected payout per TH after pool fee is below the column's
-    power cost per TH at its site's flat price (PUE included; sites priced by an index have
-    no flat price and are never judged unprofitable by this policy).  The counter is updated
-    every day; sales happen every ``review_every_days``.  With ``replace``, the freed power is
-    refilled with ``model`` units (ordered new, within ``budget_usd`` per review).
+    power cost per TH running the whole day at its site's average marginal price of the day
+    (PUE, modes and degradation included): the flat price of a PPA or hosting contract, spot
+    level + adder for an index contract, the mean of the hours of a time-of-use tariff,
+    ``max(strike, spot)`` with resale (:meth:`~hashfleet.market.power.FleetPower.day_price`).
+    The counter is updated every day; sales happen every ``review_every_days``.  With
+    ``replace``, the freed power is refilled with ``model`` units (ordered new, within
+    ``budget_usd`` per review).
     """
 
     def __init__(self, spec: ReplaceUnprofitablePolicySpec) -> None:
@@ -270,10 +274,7 @@ class ReplaceUnprofitable:
         if self.streak is None:
             self.streak = np.zeros_like(f.installed_units)
         payout = desk.hashprice_usd_per_th_day * (1.0 - engine.pool_fee)
-        # power cost per TH/day at flat prices (modes and degradation included when the
-        # fleet state carries them); NaN at sites without a flat price: never "losing"
-        cost = getattr(f, "breakeven", fleet.power_cost_usd_per_th_day)
-        losing = payout[:, None] < cost
+        losing = payout[:, None] < _power_cost_per_th_day(engine)
         self.streak = np.where(losing & (f.installed_units > 0), self.streak + 1, 0.0)
         if day % s.review_every_days:
             return
@@ -306,3 +307,16 @@ class ReplaceUnprofitable:
                         lead_time_days=s.lead_time_days,
                         commissioning_days=s.commissioning_days,
                     )
+
+
+def _power_cost_per_th_day(engine: ChunkEngine) -> NDArray[np.float64]:
+    """Each column's power cost of 1 TH/s for the whole day at its site's average marginal
+    price of the day (USD/TH/day): shape (n_paths, n_cohorts), or (n_cohorts,) when every
+    site has a flat price."""
+    f = engine.fleet
+    fleet = f.fleet
+    power = fleet.power
+    if power is None or np.isfinite(fleet.site_price_usd_per_mwh).all():
+        return f.breakeven  # flat prices: the fleet's own break-even (modes, degradation)
+    price = power.day_price(engine.today, engine.n_paths)  # (n_paths, n_sites)
+    return price[:, fleet.site] * (HOURS_PER_DAY / f.th_per_mw)
