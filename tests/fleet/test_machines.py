@@ -178,3 +178,48 @@ def test_failures_do_not_depend_on_chunking() -> None:
     two = run(horizon=25, paths=500, chunk=250, failures=spec)
     for v in ("failed_units", "units_down", "spares_units", "production_btc"):
         np.testing.assert_array_equal(series(one, v), series(two, v))
+
+
+def test_cohorts_with_different_repair_times_get_their_units_back_on_time() -> None:
+    """Three failing cohorts with repairs of 3, 7 and 3 days and no spares (plus one without
+    failures between them): on every path, each cohort's down units at the end are exactly
+    its failures of its last ``repair_days`` days (units come back on time, per cohort)."""
+    from hashfleet.engine.core import ChunkEngine
+    from hashfleet.engine.model import compile_scenario
+    from hashfleet.fleet.machines import _Machines
+
+    d = copy.deepcopy(BASE)
+    d["run"].update(horizon_days=25, paths=250)
+    fast = {"model": "constant", "rate_per_year": 30}
+    d["fleet"]["cohorts"] = [
+        {"model": "M", "site": "S", "units": 3000, "failures": fast | {"repair_days": 3}},
+        {"model": "M", "site": "S", "units": 3000},
+        {"model": "M", "site": "S", "units": 3000, "failures": fast | {"repair_days": 7}},
+        {"model": "M", "site": "S", "units": 3000, "failures": fast | {"repair_days": 3}},
+    ]
+    engine = ChunkEngine(
+        compile_scenario(Scenario.model_validate(d)),
+        5,
+        0,
+        1,
+        lambda *a: None,
+        record_events=False,
+    )
+    machines = next(fn.__self__ for _, _, name, fn in engine._steps if name == "machines")
+    assert isinstance(machines, _Machines)
+    draws: list[np.ndarray] = []
+    binomial = machines._binomial
+
+    def recording(n: np.ndarray, p: np.ndarray) -> np.ndarray:
+        out = binomial(n, p)
+        if out.shape[1] == machines.idx.size:
+            draws.append(out.copy())
+        return out
+
+    machines._binomial = recording  # type: ignore[method-assign]
+    engine.run_until(25)
+    new = np.stack(draws)  # (days, paths, failing cohorts)
+    assert new.shape[0] == 25 and new.sum() > 0
+    down = engine.fleet.down_units[:, machines.idx]
+    for j, r in enumerate(machines.repair_days):
+        np.testing.assert_array_equal(down[:, j], new[-int(r) :, :, j].sum(axis=0))

@@ -153,6 +153,16 @@ class _Machines:
         self.spares = np.tile(comp.spares0[idx], (n_paths, 1))
         self.in_repair = np.zeros((comp.ring, n_paths, idx.size))
         self.repair_days = comp.repair_days[idx]
+        #: Failing columns grouped by repair time: (days, columns or a full slice).
+        self.repair_groups: list[tuple[int, NDArray[np.intp] | slice]] = [
+            (
+                int(r),
+                slice(None)
+                if (self.repair_days == r).all()
+                else np.flatnonzero(self.repair_days == r),
+            )
+            for r in np.unique(self.repair_days)
+        ]
         self.repair_cost = comp.repair_cost[idx]
         self.rng = engine.rng("failures")
         # daily failure probability of each failing cohort, (n_days, n_failing)
@@ -218,9 +228,9 @@ class _Machines:
             self.spares -= from_spares
             down += new - from_spares
             fs.down_units[:, idx] = down
-            # each cohort's failures come back after its repair time (distinct slots per column)
-            slots = (day + self.repair_days) % c.ring
-            self.in_repair[slots, :, np.arange(idx.size)] += new.T
+            # each cohort's failures come back after its repair time
+            for r, cols in self.repair_groups:
+                self.in_repair[(day + r) % c.ring][:, cols] += new[:, cols]
             fs.refresh(clamp=False)  # down ≤ installed: new failures ≤ working units
             cost = rows_dot(new, self.repair_cost)
             if cost.any():
