@@ -37,7 +37,9 @@ Shared per-day values live in ``engine.today`` (a dict reset each day); recorded
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import time
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -61,7 +63,25 @@ from hashfleet.network.retarget import bits_to_difficulty_array, next_bits_array
 from hashfleet.numeric import rows_dot, rows_sum
 from hashfleet.processes import WINDOW_DAYS
 
-__all__ = ["DAILY_VARIABLES", "ChunkEngine", "DaySink"]
+__all__ = ["DAILY_VARIABLES", "ChunkEngine", "DaySink", "timing_steps"]
+
+#: Seconds spent in each named step by every engine, while :func:`timing_steps` is active.
+_STEP_TIMES: dict[str, float] | None = None
+
+
+@contextmanager
+def timing_steps() -> Iterator[dict[str, float]]:
+    """Time every engine's daily steps (seconds per step name, summed over engines and days)
+    while the context is active: the per-part cost report of ``benchmarks.stages``.  Off, the
+    daily loop pays one ``is None`` test per day."""
+    global _STEP_TIMES
+    times: dict[str, float] = {}
+    _STEP_TIMES = times
+    try:
+        yield times
+    finally:
+        _STEP_TIMES = None
+
 
 #: Daily per-path variables the engine records: name -> (unit, description).
 DAILY_VARIABLES: dict[str, tuple[str, str]] = {
@@ -284,8 +304,15 @@ class ChunkEngine:
             self.today = {}
             self.values = {}
             self._inflows, self._outflows = {}, {}
-            for _, _, _, fn in self._steps:
-                fn(day)
+            timer = _STEP_TIMES
+            if timer is None:
+                for _, _, _, fn in self._steps:
+                    fn(day)
+            else:
+                for _, _, name, fn in self._steps:
+                    t0 = time.perf_counter()
+                    fn(day)
+                    timer[name] = timer.get(name, 0.0) + time.perf_counter() - t0
             yield self.env.timeout(1)
 
     def _deliver(self, cohort: int, day: int) -> Generator[simpy.Event, Any, None]:
