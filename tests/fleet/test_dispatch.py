@@ -296,6 +296,56 @@ def test_best_mode_follows_the_power_price() -> None:
     assert np.all(np.isclose(up, 0.8) | (up == 0))  # underclock hashes 0.8 of installed
 
 
+def test_best_mode_at_an_index_site_is_chosen_hour_by_hour() -> None:
+    """Index power at a spot level of 100 USD/MWh with wide hours (σ = 1) and a payout of
+    0.05 USD/TH/day: on the day's average price underclock looks best (margins per unit
+    2.29 / 1.60 / 0.41 USD for under/stock/over), but a unit runs only in the hours it
+    covers, and there overclock earns most.  The choice matches a brute-force reference —
+    each mode's mean margin over 20,000 simulated days of 24 lognormal hours, the mode
+    running in the hours it covers (the reference's margins are 3.90 / 4.37 / 4.53 ± 0.02)."""
+    spec = FleetSpec.model_validate(
+        {
+            "models": MODELS,
+            "sites": [
+                {
+                    "name": "X",
+                    "capacity_mw": 100,
+                    "pue": 1.0,
+                    "power": {"contract": "index", "adder_usd_per_mwh": 0},
+                    "spot": {
+                        "median_usd_per_mwh": 100,
+                        "intraday_sigma": 1.0,
+                        "diurnal_amplitude": 0.0,
+                    },
+                }
+            ],
+            "cohorts": [{"model": "A", "site": "X", "units": 1000, "mode": "best"}],
+        }
+    )
+    fleet = compile_fleet(spec, load_catalogue(spec.catalogue, extra=spec.models), START)
+    state = FleetState.empty(fleet, 3)
+    state.installed_units[:] = fleet.units
+    state.refresh()
+    assert fleet.power is not None
+    revenue = np.full(3, 0.05)
+    today = {spot_output(0): np.full(3, 100.0)}
+    choose_best_modes(state, revenue, fleet.power.day_price(today, 3), today, day=0)
+    assert state.mode_th is not None
+    np.testing.assert_allclose(state.mode_th[:, 0], 1.15)  # overclock on every path
+    # day-average rule (no hours given): underclock
+    choose_best_modes(state, revenue, fleet.power.day_price(today, 3))
+    np.testing.assert_allclose(state.mode_th[:, 0], 0.8)
+    # brute force: mean margin per unit over sampled hours, running where the hour pays
+    rng = np.random.default_rng(3)
+    hours = 100.0 * np.exp(rng.normal(0.0, 1.0, (20_000, HOURS)) - 0.5)
+    th = 200 * np.array([0.8, 1.0, 1.15])
+    mw = 3500e-6 * np.array([0.68, 1.0, 1.32])
+    b = 0.05 * th / mw / HOURS  # revenue per MWh at the meter
+    margin = [(np.maximum(b[m] - hours, 0.0).sum(axis=1) * mw[m]).mean() for m in range(3)]
+    assert int(np.argmax(margin)) == 2
+    np.testing.assert_allclose(margin, [3.903, 4.372, 4.533], atol=0.05)
+
+
 def run_with(changes: dict[str, Any], price: float) -> Any:
     d = copy.deepcopy(BASE)
     d["fleet"].update(changes["fleet"])

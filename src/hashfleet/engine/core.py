@@ -395,7 +395,9 @@ class ChunkEngine:
         revenue_per_th = hashprice / 1000.0 * (1.0 - self.pool_fee)
         fleet = self.model.fleet
         if fleet.mode_options and fleet.power is not None:
-            choose_best_modes(self.fleet, revenue_per_th, fleet.power.day_price(t, self.n_paths))
+            choose_best_modes(
+                self.fleet, revenue_per_th, fleet.power.day_price(t, self.n_paths), t, day
+            )
         d = dispatch(self.fleet, revenue_per_th, t, day)
         t["fleet_hs"] = d.running_th_s * 1e12
         t["network_hs"] = t["rest_hashrate_hs"] + t["fleet_hs"]

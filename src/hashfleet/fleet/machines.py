@@ -31,12 +31,14 @@ replaced), ``spares_units`` (stock at the end of the day) and the booked ``repai
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from hashfleet.fleet.operations import FleetArrays, FleetState
+from hashfleet.fleet.operations import HOURS_PER_DAY, FleetArrays, FleetState
+from hashfleet.market.power import site_day
 from hashfleet.numeric import rows_dot, rows_sum
 from hashfleet.scenario.schema import FailureSpec
 
@@ -74,12 +76,20 @@ def choose_best_modes(
     state: FleetState,
     revenue_usd_per_th_day: NDArray[np.float64],
     site_price_usd_per_mwh: NDArray[np.float64],
+    today: Mapping[str, Any] | None = None,
+    day: int = 0,
 ) -> None:
     """Set each ``mode: best`` cohort's mode, per path, to the one with the highest margin.
 
-    The margin of one unit in mode ``m`` is ``revenue × TH/s_m − price × 24 h × MW_m`` at the
-    site's average marginal price of the day (PUE included, degradation applied to TH/s).
-    Site capacity is not part of the choice (it still limits what runs).
+    At a site with a flat price the margin of one unit in mode ``m`` is ``revenue × TH/s_m −
+    price × 24 h × MW_m`` (with resale, at the day's ``max(strike, spot level)``).  At a site
+    whose price varies by hour (index, time of use, demand-response calls) a unit in mode
+    ``m`` runs only in the hours its revenue per MWh
+    covers, so its margin is ``MW_m × (b_m × hours run − cost of those hours)`` with
+    ``b_m = revenue × TH/s_m / MW_m / 24``, the hours and their cost taken over the day's
+    hour prices exactly as dispatch takes them (:func:`~hashfleet.market.power.site_day`).
+    PUE is included and degradation applied to TH/s.  Site capacity is not part of the
+    choice (it still limits what runs).
 
     Parameters
     ----------
@@ -87,18 +97,52 @@ def choose_best_modes(
     revenue_usd_per_th_day : ndarray, shape (n_paths,)
         Expected payout of 1 TH/s for the day after pool fee.
     site_price_usd_per_mwh : ndarray, shape (n_paths, n_sites)
+        Each site's average marginal price of the day (used at flat-price sites).
+    today : mapping, optional
+        The engine's values of the day (spot levels and hours); without it every site is
+        judged at its average price.
+    day : int
+        Day index (calendar of the time-of-day programmes).
     """
     fleet = state.fleet
+    power = fleet.power
     n_paths = revenue_usd_per_th_day.shape[0]
     th = np.ones((n_paths, fleet.n_cohorts))
     w = np.ones((n_paths, fleet.n_cohorts))
     unit_th = fleet.unit_hashrate_th_s * state.hashrate_factor
+    rev = revenue_usd_per_th_day[:, None]
     for c, th_s, w_s in fleet.mode_options:
-        price = site_price_usd_per_mwh[:, fleet.site[c]]
-        margin = (
-            revenue_usd_per_th_day[:, None] * (unit_th[c] * th_s)[None, :]
-            - (price * 24.0)[:, None] * (fleet.unit_mw[c] * w_s)[None, :]
-        )  # (n_paths, n_modes)
+        site_i = int(fleet.site[c])
+        unit_mw = fleet.unit_mw[c] * w_s  # (n_modes,) MW at the meter per unit
+        site = power.sites[site_i] if power is not None else None
+        hourly = (
+            site is not None
+            and not site.simple
+            and not getattr(site.contract, "sell_back", False)  # resale: at max(strike, spot)
+            and today is not None
+        )
+        if hourly:
+            assert site is not None and today is not None
+            assert power is not None
+            b = rev * (unit_th[c] * th_s / unit_mw / HOURS_PER_DAY)[None, :]  # USD/MWh
+            month, weekday, wim = power.calendar(day)
+            sd = site_day(
+                site,
+                b,
+                np.ones_like(b),
+                power.hours(site_i, today),
+                month=month,
+                weekday=weekday,
+                weekdays_in_month=wim,
+            )
+            per_mw = b * (HOURS_PER_DAY * sd.run_share) - sd.cost_usd_per_mw
+            margin = per_mw * unit_mw[None, :]
+        else:
+            price = site_price_usd_per_mwh[:, site_i]
+            margin = (
+                rev * (unit_th[c] * th_s)[None, :]
+                - (price * HOURS_PER_DAY)[:, None] * unit_mw[None, :]
+            )  # (n_paths, n_modes)
         best = np.argmax(margin, axis=1)
         th[:, c], w[:, c] = th_s[best], w_s[best]
     state.set_modes(th, w)

@@ -837,7 +837,8 @@ class CohortSpec(Spec):
     mode: str = _f(
         "stock",
         description="Operating mode: stock, underclock, overclock, a name in `modes`, or best "
-        "(each day and path, the mode with the highest margin at the day's average price).",
+        "(each day and path, the mode with the highest margin per unit: at the flat price, "
+        "or hour by hour over the day's hour prices where the price varies by hour).",
     )
     modes: list[OperatingModeSpec] = _f(
         [],
