@@ -163,6 +163,7 @@ def run_parallel(name: str) -> dict[str, Any]:
         "worker_cpu_s",
         "worker_barrier_wait_s",
         "worker_reduce_s",
+        "results_transfer_s",
         "shared_memory_mb",
         "lockstep_fallback",
         "lockstep_skipped",

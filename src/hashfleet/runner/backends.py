@@ -267,7 +267,12 @@ class DaskBackend(Backend):
                 ) from None
         import dask
 
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": dict(WORKER_ENV)}):
+        settings = {
+            "distributed.nanny.pre-spawn-environ": dict(WORKER_ENV),
+            # the statistical profiler samples the task thread every 10 ms (~1% of a core)
+            "distributed.worker.profile.enabled": False,
+        }
+        with dask.config.set(settings):
             cluster = distributed.LocalCluster(
                 n_workers=self.workers,
                 threads_per_worker=1,

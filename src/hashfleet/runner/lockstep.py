@@ -231,6 +231,7 @@ def run_lockstep_worker(task: LockstepTask) -> dict[str, Any]:
             raise
         result["wall_s"] = round(time.perf_counter() - t_start, 3)
         result["cpu_s"] = round(time.process_time() - c_start, 3)
+        result["end_unix"] = time.time()
         return result
     finally:
         views.clear()
@@ -300,7 +301,8 @@ def _run_worker(task: LockstepTask, views: dict[str, NDArray[Any]]) -> dict[str,
         reduce_s += time.perf_counter() - t1
     events: dict[str, dict[str, NDArray[Any]]] = {}
     if engine.events is not None:
-        events = {k: engine.events.columns(k, release=True) for k in _EVENT_KINDS}
+        for k in _EVENT_KINDS:
+            events[k] = _sorted_events(engine.events.columns(k, release=True), lay.n_paths)
     started[i] = 2  # done: this process may now exit
     return {
         "events": events,
@@ -308,6 +310,35 @@ def _run_worker(task: LockstepTask, views: dict[str, NDArray[Any]]) -> dict[str,
         "wait_s": round(wait_s, 3),
         "reduce_s": round(reduce_s, 3),
     }
+
+
+def _sorted_events(cols: dict[str, NDArray[Any]], n_paths: int) -> dict[str, NDArray[Any]]:
+    """One worker's events of one kind, paths past ``n_paths`` dropped, sorted by path and
+    time (stable) exactly as the in-process merge sorts them.
+
+    The workers' path ranges are disjoint and in order, so the driver only concatenates
+    these (every path's events, ties included, keep the order its engine logged them).
+    """
+    from hashfleet.runner import _merge_events
+
+    if not cols:
+        return {}
+    df = _merge_events([cols], n_paths)
+    return {c: df[c].to_numpy() for c in df.columns}
+
+
+def _concat_events(parts: Sequence[dict[str, NDArray[Any]]], n_paths: int) -> Any:
+    """The workers' sorted event columns (:func:`_sorted_events`), in path order, as the
+    in-process run's data frame."""
+    import pandas as pd
+
+    from hashfleet.runner import _merge_events
+
+    parts = [p for p in parts if p]
+    if not parts:
+        return _merge_events([], n_paths)
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return pd.DataFrame(cols, copy=False)
 
 
 def _barrier(ctrl: NDArray[np.int64], W: int, i: int, target: int) -> None:
@@ -451,13 +482,21 @@ def simulate_local(
         ``"blocks"`` with ``lockstep_fallback`` (a worker failed) or ``lockstep_skipped``
         (the workers are not on this machine) saying why.
     """
+    import threading
+
     from hashfleet.runner import _simulate_blocks
 
+    closer = threading.Thread(target=backend.close, name="hashfleet-close-workers")
     with backend:
         t0 = time.perf_counter()
         key = "lockstep_fallback"
         try:
-            return _run(scenario, backend, t0, progress)
+            try:
+                # the workers are closed while the driver assembles the results
+                return _run(scenario, backend, t0, progress, on_done=closer.start)
+            finally:
+                if closer.is_alive():
+                    closer.join()
         except _NotLocalError as e:
             key, reason = "lockstep_skipped", str(e)
         except (LockstepFailedError, OSError) as e:
@@ -490,10 +529,11 @@ def _run(
     backend: Backend,
     t0: float,
     progress: Callable[[int, int], None] | None,
+    on_done: Callable[[], None] | None = None,
 ) -> Results:
     from multiprocessing import shared_memory
 
-    from hashfleet.runner import _assemble, _merge_events
+    from hashfleet.runner import _assemble
     from hashfleet.runner.jobs import _Stats
     from hashfleet.scenario import dump_resolved, scenario_hash
 
@@ -547,7 +587,7 @@ def _run(
         views["ctrl"][:] = 0
         runner = _run_dask if backend.name == "dask" else _run_processes
         results = runner(backend, tasks, views["ctrl"], model.n_days, progress)
-        t_done = time.perf_counter()
+        t_done, transfer = time.perf_counter(), time.time() - max(r["end_unix"] for r in results)
         n_sim = layout.n_sim_paths
         last_day = model.n_days - 1
         last_window = views["windows"][(last_day // WINDOW_DAYS) % N_WINDOW_BUFFERS]
@@ -566,10 +606,11 @@ def _run(
         views.clear()
         _close(shm)
         shm.unlink()
+    if on_done is not None:
+        on_done()  # e.g. close the workers while the results are assembled
     events = {}
     for kind in _EVENT_KINDS:
-        cols = [r["events"].get(kind, {}) for r in results]
-        events[kind] = _merge_events(cols, n_paths)
+        events[kind] = _concat_events([r["events"].get(kind, {}) for r in results], n_paths)
     wall = time.perf_counter() - t0
     meta = {
         "hashfleet_version": __version__,
@@ -592,6 +633,7 @@ def _run(
         "worker_cpu_s": [r["cpu_s"] for r in results],
         "worker_barrier_wait_s": [r["wait_s"] for r in results],
         "worker_reduce_s": [r["reduce_s"] for r in results],
+        "results_transfer_s": round(transfer, 3),
         "shared_memory_mb": round(layout.nbytes / 2**20, 1),
         "wall_time_s": round(wall, 3),
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
