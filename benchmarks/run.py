@@ -434,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.dask:
         names += [n for n in DASK_ROWS if n not in names]
     if everything:
-        names = ["small", "standard", "long", "standard-features", "standard" + BLAS_DEFAULT]
+        names = ["small", "standard", "long", "standard-features", "standard-all"]
+        names.append("standard" + BLAS_DEFAULT)
     if args.peers and "standard" not in names:
         names.append("standard")
     if everything or args.scaling:
