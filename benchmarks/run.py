@@ -52,17 +52,30 @@ SERIES: dict[str, tuple[str, ...]] = {
 }
 
 
-#: Parallel rows ``<workload>+<suffix>``: suffix -> (backend, workers, cluster started first).
-#: ``dask2-up`` starts the LocalCluster before the clock (``scheduler=`` its address), as a
-#: long-lived local cluster would be; the others start and close their workers in the run.
-PARALLEL: dict[str, tuple[str, int, bool]] = {
-    "dask1": ("dask", 1, False),
-    "dask2": ("dask", 2, False),
-    "dask2-up": ("dask", 2, True),
-    "procs2": ("processes", 2, False),
+#: Parallel rows ``<workload>+<suffix>``: suffix -> (backend, workers, cluster started
+#: first, warmed up).  ``dask2`` and ``procs2`` start (and close) their worker processes in
+#: the run: cold processes, which import hashfleet (~0.8 s) on the clock.  ``dask2-up``
+#: starts the LocalCluster before the clock (``scheduler=`` its address).  ``-warm`` rows
+#: first run a 250-path, 40-day warm-up on the same workers (Dask) or fork server
+#: (processes), as every run after the first of a session does.
+PARALLEL: dict[str, tuple[str, int, bool, bool]] = {
+    "dask1": ("dask", 1, False, False),
+    "dask2": ("dask", 2, False, False),
+    "dask2-up": ("dask", 2, True, False),
+    "dask2-warm": ("dask", 2, True, True),
+    "procs2": ("processes", 2, False, False),
+    "procs2-warm": ("processes", 2, False, True),
 }
 #: The rows of ``--dask``, in the order they run (the in-process reference first).
-DASK_ROWS = ("standard", "standard+dask1", "standard+dask2", "standard+dask2-up", "standard+procs2")
+DASK_ROWS = (
+    "standard",
+    "standard+dask1",
+    "standard+dask2",
+    "standard+dask2-up",
+    "standard+dask2-warm",
+    "standard+procs2",
+    "standard+procs2-warm",
+)
 
 #: Suffix of a workload run with the BLAS library's default thread count.
 BLAS_DEFAULT = "+blas-default"
@@ -122,7 +135,7 @@ def run_parallel(name: str) -> dict[str, Any]:
     from hashfleet.runner import simulate
 
     workload, suffix = name.split("+", 1)
-    backend, workers, prestart = PARALLEL[suffix]
+    backend, workers, prestart, warm = PARALLEL[suffix]
     w = WORKLOADS[workload]
     sc = w.scenario()
     cluster: Any = None
@@ -138,6 +151,9 @@ def run_parallel(name: str) -> dict[str, Any]:
                 n_workers=workers, threads_per_worker=1, dashboard_address=":0"
             )
         kwargs = {"backend": backend, "scheduler": cluster.scheduler_address}
+    if warm:
+        small = sc.run.model_copy(update={"paths": 250, "horizon_days": 40})
+        simulate(sc.model_copy(update={"run": small}), **kwargs)
     load = os.getloadavg()[0]
     c0, t0 = time.process_time(), time.perf_counter()
     ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -170,7 +186,8 @@ def run_parallel(name: str) -> dict[str, Any]:
     )
     return {
         "workload": name,
-        "kind": f"{backend} x{workers}" + (" (cluster up)" if prestart else ""),
+        "kind": f"{backend} x{workers}"
+        + (" warm" if warm else " (cluster up)" if prestart else ""),
         "paths": w.paths,
         "days": w.days,
         "cohorts": w.cohorts,
@@ -555,8 +572,9 @@ def markdown(record: dict[str, Any]) -> str:
         lines += [
             "",
             "Local workers (each row a fresh process; wall and CPU include starting and "
-            "closing the workers, except `dask2-up`, whose LocalCluster was up before the "
-            "clock):",
+            "closing the workers, except `dask2-up` and `-warm`, whose LocalCluster was up "
+            "before the clock; `-warm` rows ran a small warm-up on the same workers or fork "
+            "server first):",
             "",
             "| run | mode | wall s | speed-up | CPU s | workers start s | lockstep s "
             "| barrier wait s | reduce s | load 1m start/end |",
