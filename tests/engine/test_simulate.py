@@ -175,3 +175,36 @@ def test_interrupted_save_leaves_no_half_written_file(base_run, tmp_path, monkey
         base_run.save(out)
     assert (out / "daily.nc").read_bytes() == before
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_background_reduction_gives_the_same_numbers(base_run, monkeypatch) -> None:
+    """The in-process run reduces each window on a second thread when a second window buffer
+    is affordable; forcing the reductions into the simulating thread (limit 0 bytes) gives
+    every daily statistic, stored path, per-path figure and event identical."""
+    import hashfleet.runner as runner
+
+    monkeypatch.setattr(runner, "BACKGROUND_WINDOW_BYTES", 0)
+    serial = simulate(scenario())
+    for a, b in ((base_run.daily, serial.daily), (base_run.paths, serial.paths)):
+        for v in a.data_vars:
+            assert np.array_equal(a[v].values, b[v].values, equal_nan=True), v
+    for v in base_run.per_path.data_vars:
+        assert np.array_equal(
+            base_run.per_path[v].values, serial.per_path[v].values, equal_nan=True
+        ), v
+    assert base_run.retargets.equals(serial.retargets)
+
+
+def test_background_reduction_error_reaches_the_caller(monkeypatch) -> None:
+    """An error in a background reduction is raised by ``simulate``, and the thread stops."""
+    import threading
+
+    from hashfleet.engine import recorder as rec
+
+    def broken(self: Any, day: int, variables: slice = slice(None)) -> None:
+        raise RuntimeError(f"reduction of day {day} failed")
+
+    monkeypatch.setattr(rec.Recorder, "reduce_window", broken)
+    with pytest.raises(RuntimeError, match="reduction of day 31 failed"):
+        simulate(scenario())
+    assert not any(t.name.startswith("hashfleet-reduce") for t in threading.enumerate())

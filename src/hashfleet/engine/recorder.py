@@ -16,6 +16,7 @@ runs exactly the NumPy calls of the in-process reduction on the same memory layo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +83,7 @@ class Recorder:
         totalled: Sequence[str] = (),
         *,
         arrays: RecorderArrays | None = None,
+        background: bool = False,
     ) -> None:
         self.variables = tuple(variables)
         self.index = {v: i for i, v in enumerate(self.variables)}
@@ -92,7 +94,7 @@ class Recorder:
         kept = [v for v in totalled if v in self.index]
         if arrays is None:
             arrays = RecorderArrays(
-                windows=np.zeros((1, nv, WINDOW_DAYS, n_sim_paths)),
+                windows=np.zeros((2 if background else 1, nv, WINDOW_DAYS, n_sim_paths)),
                 mean=np.zeros((nv, n_days)),
                 quantile=np.zeros((nv, len(self.quantiles), n_days)),
                 paths=np.zeros((nv, n_paths, n_days)) if store_paths else None,
@@ -110,6 +112,14 @@ class Recorder:
         self.totals = {v: arrays.totals[j] for j, v in enumerate(kept)}
         #: Per-path values on the last recorded day.
         self.last: dict[str, NDArray[np.float64]] = {}
+        # background reduction: window w is reduced by a helper thread while window w + 1
+        # is simulated into the other buffer (NumPy's sorts and sums release the GIL)
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
+        if background:
+            if len(self._windows) < 2:
+                raise ValueError("background reduction needs two window buffers")
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="hashfleet-reduce")
 
     def record(self, day: int, offset: int, values: dict[str, NDArray[np.float64]]) -> None:
         """Take one chunk's values for ``day`` (paths ``offset .. offset + len - 1``)."""
@@ -121,12 +131,34 @@ class Recorder:
                 self.totals[name][offset : offset + arr.shape[0]] += arr
 
     def end_day(self, day: int) -> None:
-        """Every chunk has recorded ``day``: reduce the window if it is complete."""
+        """Every chunk has recorded ``day``: reduce the window if it is complete (in the
+        background, if the recorder was made with ``background=True``)."""
         col = day % WINDOW_DAYS
         if col == WINDOW_DAYS - 1 or day == self.n_days - 1:
-            self.reduce_window(day)
+            if self._pool is None:
+                self.reduce_window(day)
+            else:
+                # the previous window's reduction must end before its buffer is reused,
+                # i.e. before the next window records: wait for it here
+                self._wait()
+                self._pending = self._pool.submit(self.reduce_window, day)
             if day == self.n_days - 1:
+                self.close()
                 self.last = self.last_values(day)
+
+    def close(self) -> None:
+        """Wait for a background reduction (re-raising its error) and stop the thread."""
+        try:
+            self._wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def reduce_window(self, day: int, variables: slice = slice(None)) -> None:
         """Reduce the window that ends on ``day`` to means, quantiles (and stored paths).
