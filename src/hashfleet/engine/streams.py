@@ -220,9 +220,10 @@ def binomial_inversion(
         pc = np.broadcast_to(p, u.shape).ravel()[idx]
     uc, nc = u.ravel()[idx], n.ravel()[idx]
     pxc = np.exp(nc * lqc)  # P(X = 0)
-    go = uc > pxc
-    # the counts still walking, compacted (each step keeps the ones that go on)
-    pos, uc, pxc, nc, pc = np.flatnonzero(go), uc[go], pxc[go], nc[go], pc[go]
+    # the counts still walking, compacted (each step keeps the ones that go on; one
+    # nonzero per step, then integer takes)
+    pos = np.flatnonzero(uc > pxc)
+    uc, pxc, nc, pc = uc[pos], pxc[pos], nc[pos], pc[pos]
     qc = 1.0 - pc
     counts = np.zeros(idx.size)
     k = 0.0
@@ -230,8 +231,9 @@ def binomial_inversion(
         k += 1.0
         counts[pos] = k
         uc -= pxc
-        pxc = pxc * ((nc - k + 1.0) * pc) / (k * qc)
-        go = (uc > pxc) & (k < nc)
-        pos, uc, pxc, nc, pc, qc = pos[go], uc[go], pxc[go], nc[go], pc[go], qc[go]
+        pxc *= ((nc - k + 1.0) * pc) / (k * qc)
+        keep = np.flatnonzero((uc > pxc) & (k < nc))
+        if keep.size < pos.size:
+            pos, uc, pxc, nc, pc, qc = (a.take(keep) for a in (pos, uc, pxc, nc, pc, qc))
     x.ravel()[idx] = counts
     return x
