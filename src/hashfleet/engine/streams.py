@@ -234,6 +234,8 @@ def binomial_inversion(
         pxc *= ((nc - k + 1.0) * pc) / (k * qc)
         keep = np.flatnonzero((uc > pxc) & (k < nc))
         if keep.size < pos.size:
-            pos, uc, pxc, nc, pc, qc = (a.take(keep) for a in (pos, uc, pxc, nc, pc, qc))
+            pos = pos.take(keep)
+            uc, pxc, nc = uc.take(keep), pxc.take(keep), nc.take(keep)
+            pc, qc = pc.take(keep), qc.take(keep)
     x.ravel()[idx] = counts
     return x
