@@ -275,7 +275,8 @@ class _Machines:
             # each cohort's failures come back after its repair time
             for r, cols in self.repair_groups:
                 self.in_repair[(day + r) % c.ring][:, cols] += new[:, cols]
-            fs.refresh(clamp=False)  # down ≤ installed: new failures ≤ working units
+            # down ≤ installed (new failures ≤ working units); installed units unchanged
+            fs.refresh(clamp=False, installed=False)
             cost = rows_dot(new, self.repair_cost)
             if cost.any():
                 self.engine.book("repair_cost_usd", cost, outflow=True)

@@ -352,11 +352,13 @@ class FleetState:
         """No machine installed on any path."""
         return cls(fleet, np.zeros((n_paths, fleet.n_cohorts)))
 
-    def refresh(self, *, clamp: bool = True) -> None:
+    def refresh(self, *, clamp: bool = True, installed: bool = True) -> None:
         """Recompute what depends on ``installed_units`` and ``down_units``.
 
         ``clamp=False`` skips capping the down units at the installed ones, for callers that
-        keep ``down_units ≤ installed_units`` themselves (the daily failures step).
+        keep ``down_units ≤ installed_units`` themselves; ``installed=False`` keeps the
+        installed hashrate, for callers that changed only ``down_units`` (the daily
+        failures step).
         """
         if clamp:
             np.minimum(self.down_units, self.installed_units, out=self.down_units)
@@ -366,7 +368,8 @@ class FleetState:
         want *= unit_mw
         self.available_mw = site_limited_mw(self.fleet, want)
         self.available_total_mw = rows_sum(self.available_mw)
-        self.installed_th_s = rows_dot(self.installed_units, self.fleet.unit_hashrate_th_s)
+        if installed or not hasattr(self, "installed_th_s"):
+            self.installed_th_s = rows_dot(self.installed_units, self.fleet.unit_hashrate_th_s)
 
     def install(self, cohort: int, units: float) -> None:
         """Set the installed units of one cohort on every path (a delivery; the
