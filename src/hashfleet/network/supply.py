@@ -411,7 +411,9 @@ def supply_update(
     state.orders_hs = orders
     if arrivals.any():
         w = _deposit(params.grid_j_per_th, np.atleast_1d(params.frontier(day + 1)), np.ones(1))
-        state.installed_hs += arrivals[:, None] * w[None, :]
+        nz = np.flatnonzero(w)  # the (at most two) buckets around the frontier; adding
+        # zero to the others would change nothing
+        state.installed_hs[:, nz] += arrivals[:, None] * w[nz][None, :]
     # shocks
     if params.shock_recovery_half_life_days > 0:
         state.offline *= 0.5 ** (1.0 / params.shock_recovery_half_life_days)
