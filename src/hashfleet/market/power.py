@@ -112,6 +112,20 @@ def spot_output(site: int, hour: int | None = None) -> str:
 # ------------------------------------------------------------------------ hour prices
 
 
+@functools.lru_cache(maxsize=64)
+def _distinct_hours(
+    shape_log: tuple[float, ...], sigma: float
+) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+    """Log offsets (``− σ²/2`` included) of the distinct hour shapes, and each hour's one
+    (a site's shape is fixed: computed once per run)."""
+    distinct, expand = np.unique(np.round(np.asarray(shape_log), 12), return_inverse=True)
+    offsets = distinct - 0.5 * sigma**2
+    offsets.flags.writeable = False
+    expand = expand.astype(np.intp)
+    expand.flags.writeable = False
+    return offsets, expand
+
+
 @dataclass
 class Threshold:
     """Running thresholds prepared for :meth:`HourPrices.day_sums`.
@@ -166,12 +180,11 @@ class HourPrices:
         if sigma == 0.0:
             mu = np.log(level)[:, None] + shape_log[None, :]
             return cls(values=np.minimum(np.exp(mu), cap), cap=cap)
-        distinct, expand = np.unique(np.round(shape_log, 12), return_inverse=True)
-        offsets = distinct - 0.5 * sigma**2
+        offsets, expand = _distinct_hours(tuple(shape_log.tolist()), sigma)
         return cls(  # mu is derived on demand (the day sums do not need it)
             sigma=sigma,
             cap=cap,
-            expand=expand.astype(np.intp),
+            expand=expand,
             level=np.asarray(level, dtype=np.float64),
             offsets=offsets,
         )
