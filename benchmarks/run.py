@@ -59,6 +59,8 @@ SERIES: dict[str, tuple[str, ...]] = {
 #: first run a 250-path, 40-day warm-up on the same workers (Dask) or fork server
 #: (processes), as every run after the first of a session does.
 PARALLEL: dict[str, tuple[str, int, bool, bool]] = {
+    # the in-process run with its window reductions on the main thread (no second thread)
+    "serial-reduce": ("in-process", 1, False, False),
     "dask1": ("dask", 1, False, False),
     "dask2": ("dask", 2, False, False),
     "dask2-up": ("dask", 2, True, False),
@@ -69,6 +71,7 @@ PARALLEL: dict[str, tuple[str, int, bool, bool]] = {
 #: The rows of ``--dask``, in the order they run (the in-process reference first).
 DASK_ROWS = (
     "standard",
+    "standard+serial-reduce",
     "standard+dask1",
     "standard+dask2",
     "standard+dask2-up",
@@ -140,6 +143,11 @@ def run_parallel(name: str) -> dict[str, Any]:
     sc = w.scenario()
     cluster: Any = None
     kwargs: dict[str, Any] = {"backend": backend, "workers": workers}
+    if backend == "in-process":
+        import hashfleet.runner
+
+        kwargs = {}
+        hashfleet.runner.BACKGROUND_WINDOW_BYTES = 0  # reduce on the main thread
     if prestart:
         import dask
         import distributed
@@ -567,7 +575,7 @@ def markdown(record: dict[str, Any]) -> str:
             if f"{peer}_cpu" in rat:
                 line += f" ({rat[peer + '_cpu']:,}× per CPU-second)"
             lines.append(line + ".")
-    par = [r for r in record["rows"] if "workers_start_time_s" in r or "mode" in r]
+    par = [r for r in record["rows"] if "+" in r["workload"] and "mode" in r]
     if par:
         lines += [
             "",
