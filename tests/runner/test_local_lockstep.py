@@ -66,6 +66,13 @@ def test_more_workers_than_blocks_and_no_stored_paths() -> None:
     assert_identical(simulate(sc), res)
 
 
+def test_without_an_event_log() -> None:
+    sc = make_scenario(paths=500, horizon_days=33, outputs={"event_log": False})
+    res = simulate(sc, backend="processes", workers=2)
+    assert res.metadata["mode"] == "local-lockstep" and len(res.retargets) == 0
+    assert_identical(simulate(sc), res)
+
+
 def test_one_worker_and_progress_each_day() -> None:
     sc = make_scenario(paths=250, horizon_days=35)
     days: list[int] = []
