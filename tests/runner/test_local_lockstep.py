@@ -107,6 +107,21 @@ def test_a_killed_process_falls_back_to_blocks(
     assert_identical(reference, res)
 
 
+@pytest.mark.usefixtures("no_leaked_segments")
+def test_an_interrupted_run_stops_its_workers_and_frees_the_segment() -> None:
+    """An exception in the driver (here from the progress callback, as Ctrl-C would come)
+    aborts the workers, joins them and unlinks the segment; no fallback."""
+    import multiprocessing
+
+    def stop(day: int, n_days: int) -> None:
+        if day == 40:
+            raise RuntimeError("stopped by the user")
+
+    with pytest.raises(RuntimeError, match="stopped by the user"):
+        simulate(make_scenario(horizon_days=200), backend="processes", workers=2, progress=stop)
+    assert multiprocessing.active_children() == []
+
+
 def test_reducing_variables_in_slices_is_identical_to_all_at_once() -> None:
     """The recorder's window reduction split by variable gives the same numbers, including
     a strided view over fewer paths than simulated, constant rows and NaNs."""
