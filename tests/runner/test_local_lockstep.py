@@ -8,6 +8,7 @@ and when a worker fails or dies (the run falls back to block tasks).
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import os
 import sys
@@ -95,6 +96,7 @@ def test_a_failing_worker_falls_back_to_blocks(
     assert_identical(reference, res)
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 @pytest.mark.usefixtures("no_leaked_segments")
 def test_a_killed_process_falls_back_to_blocks(
     reference: Results, monkeypatch: pytest.MonkeyPatch
@@ -176,9 +178,13 @@ def test_partition_is_contiguous_and_balanced() -> None:
 
 # --------------------------------------------------------------------------- Dask
 
-distributed = pytest.importorskip("distributed")
+# the Dask tests need the optional extra; the ones above do not
+needs_dask = pytest.mark.skipif(
+    importlib.util.find_spec("distributed") is None, reason="needs hashfleet[dask]"
+)
 
 
+@needs_dask
 @pytest.mark.usefixtures("no_leaked_segments")
 def test_a_local_cluster_started_for_the_run_gives_identical_results(
     reference: Results,
@@ -192,6 +198,7 @@ def test_a_local_cluster_started_for_the_run_gives_identical_results(
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
+    distributed = pytest.importorskip("distributed")
     import dask
 
     from hashfleet.runner.backends import WORKER_ENV
@@ -206,6 +213,7 @@ def cluster() -> Iterator[Any]:
         lc.close()
 
 
+@needs_dask
 @pytest.mark.usefixtures("no_leaked_segments")
 def test_a_running_local_scheduler_runs_in_lockstep(cluster: Any, reference: Results) -> None:
     """Workers of a given scheduler that share this machine's memory run in lockstep."""
@@ -214,6 +222,7 @@ def test_a_running_local_scheduler_runs_in_lockstep(cluster: Any, reference: Res
     assert_identical(reference, res)
 
 
+@needs_dask
 @pytest.mark.usefixtures("no_leaked_segments")
 def test_workers_elsewhere_keep_the_block_path(
     cluster: Any, reference: Results, monkeypatch: pytest.MonkeyPatch
@@ -231,6 +240,7 @@ def test_workers_elsewhere_keep_the_block_path(
     assert_identical(reference, res)
 
 
+@needs_dask
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 @pytest.mark.usefixtures("no_leaked_segments")
 @pytest.mark.filterwarnings("ignore::ResourceWarning")  # a socket Dask leaves to the dead worker
