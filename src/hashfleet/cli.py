@@ -269,7 +269,7 @@ def _uses_blocks(backend: dict[str, Any]) -> bool:
     )
 
 
-def _block_kwargs(backend: dict[str, Any], run_dir: Path, progress: bool) -> dict[str, Any]:
+def _block_kwargs(backend: dict[str, Any], run_dir: Path | None, progress: bool) -> dict[str, Any]:
     """Keyword arguments of :func:`hashfleet.simulate` for a block run."""
 
     def report(outcome: Any) -> None:
@@ -322,10 +322,12 @@ def run(
     per_path.nc, events.nc (every retarget and halving), scenario.resolved.yaml
     and, with --store-paths, paths.nc. Every file is written atomically.
 
-    With --backend processes or dask, --block-paths, --resume or --keep-going, the
-    paths run as independent blocks that are written one by one to OUT/blocks/
-    (store.zarr holds every path's daily values); --resume then skips the blocks a
-    crashed or interrupted run finished. Results are identical on every backend.
+    With --backend processes or dask and local workers (--workers N), the lockstep
+    run is split across the workers through shared memory (no block files). With
+    --block-paths, --resume, --keep-going or --scheduler, the paths run as
+    independent blocks written one by one to OUT/blocks/ (store.zarr holds every
+    path's daily values); --resume then skips the blocks a crashed or interrupted
+    run finished. Results are identical on every backend.
 
     \b
     Examples:
@@ -356,7 +358,16 @@ def run(
         "chunk_paths": chunk_paths,
     }
     if _uses_blocks(backend):
-        kwargs |= _block_kwargs(backend, out_dir / "blocks", progress)
+        # block files only where they are needed: to resume or keep going, for a chosen
+        # block size, or for a cluster's workers (a shared directory); local workers
+        # otherwise run the lockstep split across them, through shared memory
+        files = (
+            backend["resume"]
+            or backend["keep_going"]
+            or backend["block_paths"] is not None
+            or backend["scheduler"] is not None
+        )
+        kwargs |= _block_kwargs(backend, out_dir / "blocks" if files else None, progress)
         res = simulate(sc, **kwargs)
     elif progress:
         with click.progressbar(length=sc.run.horizon_days, label="days", file=sys.stderr) as bar:

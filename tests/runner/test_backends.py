@@ -141,7 +141,7 @@ def test_without_keep_going_the_first_failure_stops_the_run(
         ({"block_paths": 300}, "block_paths: expected a positive multiple of 250, got 300"),
         ({"backend": "spark"}, "backend: expected one of in-process, processes, dask"),
         ({"backend": "processes", "scheduler": "tcp://x:1"}, "only the dask backend"),
-        ({"workers": 2}, "workers, scheduler: apply to the processes and dask backends"),
+        ({"workers": 2}, "workers: apply to the processes and dask backends"),
         ({"resume": True}, "resume: give the run directory"),
     ],
 )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 import yaml
 from click.testing import CliRunner
 
@@ -157,3 +160,22 @@ def test_cli_errors_name_the_option(tmp_path: Path) -> None:
     )
     assert r.exit_code == 2
     assert "block_paths: expected a positive multiple of 250, got 300" in r.output
+
+
+def test_cli_run_on_local_workers_uses_the_shared_memory_lockstep(tmp_path: Path) -> None:
+    """``--backend processes --workers 2`` without block options runs the local lockstep (no
+    block files), and its results equal the in-process run's."""
+    out, ref = tmp_path / "run", tmp_path / "ref"
+    args = ["run", str(ROOT / "scenarios" / "baseline.yaml")]
+    args += ["--paths", "600", "--set", "run.horizon_days=20"]
+    local = ["--out", str(out), "--backend", "processes", "--workers", "2"]
+    r = CliRunner().invoke(cli, [*args, *local])
+    assert r.exit_code == 0, r.output
+    assert not (out / "blocks").exists()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["metadata"]["mode"] == "local-lockstep"
+    r = CliRunner().invoke(cli, [*args, "--out", str(ref)])
+    assert r.exit_code == 0, r.output
+    a, b = xr.open_dataset(out / "daily.nc"), xr.open_dataset(ref / "daily.nc")
+    for v in a.data_vars:
+        assert np.array_equal(a[v].values, b[v].values, equal_nan=True), v

@@ -172,7 +172,8 @@ def simulate(
             on_block=on_block,
         )
     if workers is not None or scheduler is not None:
-        raise InputError("workers, scheduler: apply to the processes and dask backends only")
+        given = ", ".join(n for n, v in (("workers", workers), ("scheduler", scheduler)) if v)
+        raise InputError(f"{given}: apply to the processes and dask backends only")
 
     B = STREAM_BLOCK_PATHS
     n_blocks = math.ceil(n_paths / B)
