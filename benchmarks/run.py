@@ -104,16 +104,24 @@ def run_workload(name: str) -> dict[str, Any]:
     c0, t0 = time.process_time(), time.perf_counter()
     res = simulate(sc)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return _figures(name, "engine", w, res, wall, cpu, load) | {
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+    }
+
+
+def _figures(
+    name: str, kind: str, w: Any, res: Any, wall: float, cpu: float, load: float
+) -> dict[str, Any]:
+    """The figures every row reports: sizes, times, throughput, memory and sanity counts."""
     pp = res.per_path
     path_days = w.paths * w.days
     return {
         "workload": name,
-        "kind": "engine",
+        "kind": kind,
         "paths": w.paths,
         "days": w.days,
         "cohorts": w.cohorts,
         "features": list(w.features()),
-        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),
         "path_days_per_s": round(path_days / wall),
@@ -175,8 +183,6 @@ def run_parallel(name: str) -> dict[str, Any]:
     meta = res.metadata
     if "worker_cpu_s" in meta:
         children = sum(meta["worker_cpu_s"])
-    pp = res.per_path
-    path_days = w.paths * w.days
     keys = (
         "mode",
         "workers",
@@ -192,25 +198,9 @@ def run_parallel(name: str) -> dict[str, Any]:
         "lockstep_fallback",
         "lockstep_skipped",
     )
-    return {
-        "workload": name,
-        "kind": f"{backend} x{workers}"
-        + (" warm" if warm else " (cluster up)" if prestart else ""),
-        "paths": w.paths,
-        "days": w.days,
-        "cohorts": w.cohorts,
-        "features": list(w.features()),
-        "wall_s": round(wall, 3),
-        "cpu_s": round(cpu + children, 3),
+    kind = f"{backend} x{workers}" + (" warm" if warm else " (cluster up)" if prestart else "")
+    return _figures(name, kind, w, res, wall, cpu + children, load) | {
         "driver_cpu_s": round(cpu, 3),
-        "path_days_per_s": round(path_days / wall),
-        "path_days_per_cpu_s": round(path_days / (cpu + children)),
-        "cohort_days_per_s": round(path_days * w.cohorts / wall),
-        "peak_rss_mb": _rss_mb(),
-        "retargets_per_path": float(pp["retargets"].mean()),
-        "halvings_per_path": float(pp["halvings"].mean()),
-        "blocks_per_path": float(pp["total_blocks"].mean()),
-        "load_1m": round(load, 2),
         "load_1m_end": round(load_end, 2),
         **{k: meta[k] for k in keys if k in meta},
     }

@@ -111,6 +111,7 @@ def choose_best_modes(
     w = np.ones((n_paths, fleet.n_cohorts))
     unit_th = fleet.unit_hashrate_th_s * state.hashrate_factor
     rev = revenue_usd_per_th_day[:, None]
+    month, weekday, wim = power.calendar(day) if power is not None else (1, 0, 22)
     for c, th_s, w_s in fleet.mode_options:
         site_i = int(fleet.site[c])
         unit_mw = fleet.unit_mw[c] * w_s  # (n_modes,) MW at the meter per unit
@@ -125,7 +126,6 @@ def choose_best_modes(
             assert site is not None and today is not None
             assert power is not None
             b = rev * (unit_th[c] * th_s / unit_mw / HOURS_PER_DAY)[None, :]  # USD/MWh
-            month, weekday, wim = power.calendar(day)
             sd = site_day(
                 site,
                 b,

@@ -554,7 +554,7 @@ def _dispatch_hourly(
     per_cohort = np.column_stack(
         [
             state._per_mw[:, 0],
-            power.simple_price_usd_per_mwh(fleet.site),
+            power.simple_price_usd_per_mwh[fleet.site],
             np.ones(fleet.n_cohorts),
             state._it_share,
             state._per_mw[:, 2:],

@@ -84,6 +84,7 @@ __all__ = [
     "SitePower",
     "SpotPowerProcess",
     "build_fleet_power",
+    "dr_capacity_usd_per_day",
     "flat_price_usd_per_mwh",
     "power_processes",
     "site_day",
@@ -366,6 +367,35 @@ def _hour_mask(start: int, end: int) -> NDArray[np.bool_]:
     return m
 
 
+def _running_threshold(
+    c: Any, b: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], float, NDArray[np.float64] | None]:
+    """Spot price up to which each cohort runs, the adder paid on top, and (resale) the
+    0/1 gate of cohorts whose revenue ``b`` (n_paths, k) covers the strike."""
+    if isinstance(c, IndexPowerSpec):
+        return b - c.adder_usd_per_mwh, c.adder_usd_per_mwh, None
+    assert isinstance(c, FixedPowerSpec)  # with resale
+    return b, 0.0, (b >= c.price_usd_per_mwh).astype(np.float64)
+
+
+def dr_capacity_usd_per_day(dr: DemandResponseSpec) -> float:
+    """Demand-response capacity payment per day: ``enrolled MW × USD/MW-month × 12/365.25``."""
+    return dr.enrolled_mw * dr.capacity_usd_per_mw_month * 12.0 / DAYS_PER_YEAR
+
+
+def _cp_charge_usd(
+    cp: CoincidentPeakSpec, load_mw: NDArray[np.float64], weekdays_in_month: int
+) -> NDArray[np.float64]:
+    """A weekday's accrual of the coincident-peak charge for the window load ``load_mw``
+    (n_paths,): ``charge/4 × 1000 × charged MW / weekdays in the month``, the charged load
+    reduced by ``capture_share`` when the site avoids the window."""
+    charged = load_mw * ((1.0 - cp.capture_share) if cp.avoid else 1.0)
+    out: NDArray[np.float64] = (
+        cp.charge_usd_per_kw_year / 4.0 * 1000.0 * charged / max(weekdays_in_month, 1)
+    )
+    return out
+
+
 def site_day(
     site: SitePower,
     b: NDArray[np.float64],
@@ -409,12 +439,8 @@ def site_day(
     shed = None
     if isinstance(c, IndexPowerSpec) or sell_back:
         assert hours is not None
-        if isinstance(c, IndexPowerSpec):
-            thr = b - c.adder_usd_per_mwh
-            adder, gate = c.adder_usd_per_mwh, None
-        else:
-            thr, adder = b, 0.0
-            gate = (b >= c.price_usd_per_mwh).astype(np.float64)[:, :, None]
+        thr, adder, gate2 = _running_threshold(c, b)
+        gate = None if gate2 is None else gate2[:, :, None]
         run0, pm0 = hours.below(thr)
         if call is not None and (thr > call).any():
             run, pm = hours.below(np.minimum(thr, call))
@@ -457,17 +483,12 @@ def site_day(
         shed = np.einsum("pk,pkh->p", mw, run0 - run)
         credits["dr_energy_usd"] = dr.energy_usd_per_mwh * shed
     if dr is not None and dr.enrolled_mw > 0:
-        credits["dr_capacity_usd"] = np.full(
-            n_paths, dr.enrolled_mw * dr.capacity_usd_per_mw_month * 12.0 / DAYS_PER_YEAR
-        )
+        credits["dr_capacity_usd"] = np.full(n_paths, dr_capacity_usd_per_day(dr))
     cp = site.coincident_peak
     if cp is not None and month in cp.months and weekday < 5:
         window = _hour_mask(cp.window_start_hour, cp.window_end_hour)
         load = np.einsum("pk,pkh->p", mw, run[:, :, window]) / window.sum()
-        charged = load * ((1.0 - cp.capture_share) if cp.avoid else 1.0)
-        charges["cp_charge_usd"] = (
-            cp.charge_usd_per_kw_year / 4.0 * 1000.0 * charged / max(weekdays_in_month, 1)
-        )
+        charges["cp_charge_usd"] = _cp_charge_usd(cp, load, weekdays_in_month)
         if cp.avoid:
             keep = (~window).astype(np.float64)
             run, cost = run * keep, cost * keep
@@ -515,12 +536,7 @@ def _site_day_tabulated(
         run_hours_mask = ~window
     all_hours = hours.table()
     run_table = all_hours if run_hours_mask is None else hours.table(run_hours_mask)
-    if isinstance(c, IndexPowerSpec):
-        thr, adder, gate = b - c.adder_usd_per_mwh, c.adder_usd_per_mwh, None
-    else:
-        assert isinstance(c, FixedPowerSpec)
-        thr, adder = b, 0.0
-        gate = (b >= c.price_usd_per_mwh).astype(np.float64)
+    thr, adder, gate = _running_threshold(c, b)
     called = call is not None and bool((thr > call).any())
     t = np.minimum(thr, call) if called and call is not None else thr
     tz = hours.threshold(t)
@@ -563,16 +579,11 @@ def _site_day_tabulated(
             shed = np.zeros(n_paths)
         credits["dr_energy_usd"] = dr.energy_usd_per_mwh * shed
     if dr is not None and dr.enrolled_mw > 0:
-        credits["dr_capacity_usd"] = np.full(
-            n_paths, dr.enrolled_mw * dr.capacity_usd_per_mw_month * 12.0 / DAYS_PER_YEAR
-        )
+        credits["dr_capacity_usd"] = np.full(n_paths, dr_capacity_usd_per_day(dr))
     if cp_day:
         assert cp is not None and window is not None
         load = rows_sum(mw, run_hours(hours.table(window))) / window.sum()
-        charged = load * ((1.0 - cp.capture_share) if cp.avoid else 1.0)
-        charges["cp_charge_usd"] = (
-            cp.charge_usd_per_kw_year / 4.0 * 1000.0 * charged / max(weekdays_in_month, 1)
-        )
+        charges["cp_charge_usd"] = _cp_charge_usd(cp, load, weekdays_in_month)
     allowed = np.ones(HOURS, dtype=bool) if run_hours_mask is None else run_hours_mask
     if allowed.any():
         assert hours.offsets is not None and hours.expand is not None
@@ -621,21 +632,18 @@ class FleetPower:
     def flat_credits_usd_per_day(self) -> float:
         """Demand-response capacity payments of the simple sites (USD/day)."""
         return sum(
-            s.demand_response.enrolled_mw
-            * s.demand_response.capacity_usd_per_mw_month
-            * 12.0
-            / DAYS_PER_YEAR
+            dr_capacity_usd_per_day(s.demand_response)
             for s in self.sites
             if s.simple and s.demand_response is not None
         )
 
-    def simple_price_usd_per_mwh(self, site_of_cohort: NDArray[np.intp]) -> NDArray[np.float64]:
-        """Per cohort, its site's flat price if the site is simple (else 0): shape
-        (n_cohorts,) for the cohorts' site indices ``site_of_cohort``."""
-        flat = np.array(
+    @functools.cached_property
+    def simple_price_usd_per_mwh(self) -> NDArray[np.float64]:
+        """Each site's flat price if the site is simple (else 0), shape (n_sites,): what the
+        daily products cost at flat prices; hour-level sites are costed by :func:`site_day`."""
+        return np.array(
             [flat_price_usd_per_mwh(s.contract) if s.simple else 0.0 for s in self.sites]
         )
-        return flat[site_of_cohort]
 
     def calendar(self, day: int) -> tuple[int, int, int]:
         """Month (1-12), weekday (0 = Monday) and weekdays in the month of day ``day``."""
