@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from hashfleet.errors import InputError
 from hashfleet.fleet.catalogue import Catalogue
 from hashfleet.market.power import FleetPower, build_fleet_power, flat_price_usd_per_mwh, site_day
-from hashfleet.numeric import rows_dot, rows_sum
+from hashfleet.numeric import rows_dot, rows_sum, segment_prefix_sums, segment_sums
 from hashfleet.scenario.schema import CohortSpec, FleetSpec
 
 #: Built-in operating modes: name -> (hashrate scale, power scale) relative to stock.
@@ -112,18 +112,11 @@ class FleetArrays:
         return len(self.labels)
 
     @functools.cached_property
-    def site_onehot(self) -> NDArray[np.float64]:
-        """``M[i, s] = 1`` if cohort ``i`` is at site ``s``: shape (n_cohorts, n_sites)."""
-        n_sites = len(self.site_names)
-        return (self.site[:, None] == np.arange(n_sites)[None, :]).astype(np.float64)
-
-    @functools.cached_property
-    def better_in_site(self) -> NDArray[np.float64]:
-        """``M[i, j] = 1`` if cohort ``i`` comes before ``j`` in the merit order of the same
-        site, else 0: shape (n_cohorts, n_cohorts)."""
-        i = np.arange(self.n_cohorts)
-        same = self.site[:, None] == self.site[None, :]
-        return (same & (i[:, None] < i[None, :])).astype(np.float64)
+    def site_bounds(self) -> NDArray[np.intp]:
+        """Cohorts ``site_bounds[s]:site_bounds[s+1]`` are at site ``s`` (cohorts are sorted by
+        site): shape (n_sites + 1,).  Per-site sums are :func:`~hashfleet.numeric.segment_sums`
+        over these ranges, not products with a one-hot matrix (docs/model.md §9)."""
+        return np.searchsorted(self.site, np.arange(len(self.site_names) + 1)).astype(np.intp)
 
     @property
     def efficiency_j_per_th(self) -> NDArray[np.float64]:
@@ -244,7 +237,7 @@ def site_limited_mw(fleet: FleetArrays, want: NDArray[np.float64]) -> NDArray[np
     # Paths whose every site holds all its cohorts (with a margin far above rounding) get
     # ``want`` as is — what the prefix formula gives them, bit for bit — and only the others
     # pay for the (cohorts × cohorts) product.
-    tight = rows_dot(want, fleet.site_onehot) > fleet.site_capacity_mw * (1.0 - 1e-9)
+    tight = segment_sums(want, fleet.site_bounds) > fleet.site_capacity_mw * (1.0 - 1e-9)
     if not tight.any():
         return want
     rows = np.flatnonzero(tight.any(axis=1))
@@ -257,7 +250,7 @@ def site_limited_mw(fleet: FleetArrays, want: NDArray[np.float64]) -> NDArray[np
 
 def _site_prefix_limit(fleet: FleetArrays, want: NDArray[np.float64]) -> NDArray[np.float64]:
     """``clip(capacity − power of better cohorts of the site, 0, want)``, (n, n_cohorts)."""
-    out = rows_dot(want, fleet.better_in_site)  # better cohorts of the same site, one product
+    out = segment_prefix_sums(want, fleet.site_bounds)  # better cohorts of the same site
     np.subtract(fleet.site_capacity_mw[fleet.site], out, out=out)
     np.maximum(out, 0.0, out=out)
     np.minimum(out, want, out=out)
@@ -306,11 +299,10 @@ class FleetState:
 
     def __post_init__(self) -> None:
         f = self.fleet
-        onehot = (f.site[:, None] == np.arange(len(f.site_names))[None, :]).astype(float)
         unit_mw = np.where(f.unit_mw > 0, f.unit_mw, 1.0)
         price = np.nan_to_num(f.site_price_usd_per_mwh[f.site], nan=0.0)
-        # columns: TH/s per MW, USD per MWh, then one indicator column per site
-        self._per_mw = np.column_stack([f.unit_hashrate_th_s / unit_mw, price, onehot])
+        # columns: TH/s per MW, USD per MWh (MW per site are segment sums, not a product)
+        self._per_mw = np.column_stack([f.unit_hashrate_th_s / unit_mw, price])
         self._th_per_mw_new = self._per_mw[:, 0].copy()
         self._it_share = 1.0 / f.site_pue[f.site]
         self._site_it_share = 1.0 / f.site_pue
@@ -476,7 +468,7 @@ def dispatch(
     profitable = revenue_usd_per_th_day[:, None] >= state.breakeven
     if state.mode_th is not None and (power is None or power.all_simple):
         run_mw = state.available_mw * profitable
-        site_mw = rows_dot(run_mw, state._per_mw[:, 2:])
+        site_mw = segment_sums(run_mw, fleet.site_bounds)
         return Dispatch(
             running_th_s=rows_sum(run_mw, state.th_per_mw),
             energy_mwh=rows_sum(site_mw) * HOURS_PER_DAY,
@@ -488,8 +480,8 @@ def dispatch(
         )
     if power is None or power.all_simple:
         run_mw = state.available_mw * profitable
-        per_mw = rows_dot(run_mw, state._per_mw)  # (n_paths, 2 + n_sites)
-        site_mw = per_mw[:, 2:]
+        per_mw = rows_dot(run_mw, state._per_mw)  # TH/s and USD per hour
+        site_mw = segment_sums(run_mw, fleet.site_bounds)
         return Dispatch(
             running_th_s=per_mw[:, 0],
             energy_mwh=rows_sum(site_mw) * HOURS_PER_DAY,
@@ -522,7 +514,7 @@ def _dispatch_hourly(
     shed = np.zeros(n_paths)
     th_per_mw = state.th_per_mw
     month, weekday, wim = power.calendar(day)
-    bounds = np.searchsorted(fleet.site, np.arange(len(power.sites) + 1))
+    bounds = fleet.site_bounds
     hourly_cost = np.zeros(n_paths)
     peaks: list[tuple[int, NDArray[np.float64]]] = []
     for site in power.sites:
@@ -550,18 +542,17 @@ def _dispatch_hourly(
             shed += sd.shed_mwh
     run_mw = avail * share
     # one product: TH/s, flat-price cost of the simple sites (hour-level sites are costed
-    # above), MW, IT MW, then MW per site
+    # above), MW, IT MW; then MW per site as sums over each site's cohorts
     per_cohort = np.column_stack(
         [
             state._per_mw[:, 0],
             power.simple_price_usd_per_mwh[fleet.site],
             np.ones(fleet.n_cohorts),
             state._it_share,
-            state._per_mw[:, 2:],
         ]
     )
     per_mw = rows_dot(run_mw, per_cohort)
-    site_mw = per_mw[:, 4:]
+    site_mw = segment_sums(run_mw, bounds)
     for i, peak in peaks:  # hour-level sites: the highest hourly load, not the day's mean
         site_mw[:, i] = peak
     running = per_mw[:, 0] if th_per_mw.ndim == 1 else rows_sum(run_mw, th_per_mw)

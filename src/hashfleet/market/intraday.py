@@ -29,6 +29,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
+from hashfleet.numeric import rows_dot
+
 __all__ = ["IntradayGrid", "IntradayTable", "intraday_table"]
 
 _STEPS_PER_SIGMA = 512
@@ -147,11 +149,16 @@ class IntradayTable:
         s = self.sigma
         z = np.asarray(z, dtype=np.float64)
         u = (z[..., None] - self.offsets) / s
-        g0 = ndtr(u) @ self.weights
-        g1 = ndtr(u - s) @ (self.weights * np.exp(self.offsets + 0.5 * s * s))
+
+        def hours_dot(x: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.float64]:
+            # over the hours axis, in a fixed order (no BLAS: docs/model.md §9)
+            return rows_dot(x.reshape(-1, x.shape[-1]), w).reshape(x.shape[:-1])
+
+        g0 = hours_dot(ndtr(u), self.weights)
+        g1 = hours_dot(ndtr(u - s), self.weights * np.exp(self.offsets + 0.5 * s * s))
         if not with_derivative:
             return g0, g1
-        d0 = (np.exp(-0.5 * u * u) / np.sqrt(2.0 * np.pi) / s) @ self.weights
+        d0 = hours_dot(np.exp(-0.5 * u * u) / np.sqrt(2.0 * np.pi) / s, self.weights)
         return g0, g1, d0
 
     def __call__(
