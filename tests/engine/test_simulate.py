@@ -135,10 +135,13 @@ def test_results_are_saved_with_metadata(base_run, tmp_path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["metadata"]["seed"] == 7
     assert summary["metadata"]["paths"] == 300
+    libs = summary["metadata"]["libraries"]  # what the bits were computed with (model §9)
+    assert libs["numpy"] == np.__version__ and libs["blas"][0]["kernel"]
     import xarray as xr
 
     with xr.open_dataset(out / "daily.nc") as ds:
         assert ds.attrs["seed"] == 7
+        assert json.loads(ds.attrs["libraries"]) == libs
         assert ds.attrs["scenario_hash"] == base_run.metadata["scenario_hash"]
         assert ds["btc_price_usd"].dims == ("quantile", "day")
     with xr.open_dataset(out / "paths.nc") as ds:

@@ -30,6 +30,7 @@ from hashfleet.engine.model import compile_scenario
 from hashfleet.engine.recorder import Recorder
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS
 from hashfleet.errors import InputError
+from hashfleet.numeric import library_info
 from hashfleet.processes import WINDOW_DAYS
 from hashfleet.results import Results
 from hashfleet.scenario.schema import Scenario
@@ -226,6 +227,7 @@ def simulate(
 
     meta = {
         "hashfleet_version": __version__,
+        "libraries": library_info(),
         "scenario_name": scenario.name,
         "scenario_hash": scenario_hash(scenario),
         "seed": root_seed,
@@ -301,6 +303,7 @@ def _block_meta(scenario: Scenario, job: Any, be: Any, n_todo: int) -> dict[str,
 
     return {
         "hashfleet_version": __version__,
+        "libraries": library_info(),
         "scenario_name": scenario.name,
         "scenario_hash": scenario_hash(scenario),
         "seed": scenario.run.seed,

@@ -63,6 +63,7 @@ from hashfleet.engine.model import compile_scenario
 from hashfleet.engine.recorder import Recorder, RecorderArrays
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS
 from hashfleet.errors import RunError
+from hashfleet.numeric import library_info
 from hashfleet.processes import WINDOW_DAYS
 from hashfleet.runner.blocks import FAULT_ENV
 from hashfleet.scenario.schema import Scenario
@@ -614,6 +615,7 @@ def _run(
     wall = time.perf_counter() - t0
     meta = {
         "hashfleet_version": __version__,
+        "libraries": library_info(),
         "scenario_name": scenario.name,
         "scenario_hash": scenario_hash(scenario),
         "seed": run.seed,

@@ -254,11 +254,13 @@ def run_sweep(
 def _summarise(job: Job, be: Backend, keep_blocks: bool) -> dict[str, Any]:
     """Assemble a finished scenario, write its summary.json, return the summary."""
     from hashfleet import __version__
+    from hashfleet.numeric import library_info
     from hashfleet.runner.jobs import assemble
     from hashfleet.scenario import scenario_hash
 
     meta = {
         "hashfleet_version": __version__,
+        "libraries": library_info(),
         "scenario_name": job.scenario.name,
         "scenario_hash": scenario_hash(job.scenario),
         "seed": job.scenario.run.seed,
