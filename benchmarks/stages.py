@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.stages standard-features     # -> results/stages-*.{json,md}
 
 Runs ``simulate`` on the workload in this process with one BLAS thread, timing every daily
-step of every engine (:func:`hashfleet.engine.core.timing_steps`); what is left of the wall
+step of every engine (``simulate(..., step_times=...)``); what is left of the wall
 time (compile, the recorder's window reductions, assembling the results) is reported as
 ``(outside the daily steps)``.  The step names are the engine's stages: ``market`` (price,
 fees, spot draws), ``supply`` and ``supply_update`` (rest of the network), ``machines``
@@ -30,14 +30,14 @@ def measure(name: str) -> dict[str, object]:
     from threadpoolctl import threadpool_limits
 
     from benchmarks.configurations import WORKLOADS
-    from hashfleet.engine.core import timing_steps
     from hashfleet.runner import simulate
 
     w = WORKLOADS[name]
     sc = w.scenario()
-    with threadpool_limits(1), timing_steps() as steps:
+    steps: dict[str, float] = {}
+    with threadpool_limits(1):
         t0, c0 = time.perf_counter(), time.process_time()
-        simulate(sc)
+        simulate(sc, step_times=steps)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {
         "workload": name,

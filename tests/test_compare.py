@@ -16,7 +16,7 @@ from builders import CHAIN_2026
 from hashfleet.cli import cli
 from hashfleet.compare import compare
 from hashfleet.errors import InputError
-from hashfleet.results.metrics import irr_per_year, npv_usd, path_metrics
+from hashfleet.finance.valuation import irr_per_year, npv_usd, path_metrics
 from hashfleet.runner import simulate
 from hashfleet.scenario.schema import Scenario
 

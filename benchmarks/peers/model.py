@@ -1,7 +1,7 @@
 """The model the naive peers share, in scalar Python: one path's state and its daily rules.
 
 :class:`PeerModel` resolves a :class:`~hashfleet.scenario.schema.Scenario` into plain Python
-numbers with :func:`hashfleet.engine.model.compile_scenario` (the same chain start, catalogue,
+numbers with :func:`hashfleet.model.compile_scenario` (the same chain start, catalogue,
 fleet in merit order and process parameters the engine uses, so both read the same file); the
 dynamics are then written again here, one path at a time, with ``random`` draws:
 
@@ -31,9 +31,9 @@ import random
 from dataclasses import dataclass, field
 
 from hashfleet import consensus
-from hashfleet.engine.model import CompiledScenario, compile_scenario
 from hashfleet.errors import InputError
 from hashfleet.market.price import DiffusionPriceProcess
+from hashfleet.model import CompiledScenario, compile_scenario
 from hashfleet.network.fees import ConstantFeeProcess, LognormalFeeProcess
 from hashfleet.network.hashrate import GrowthHashrateProcess
 from hashfleet.scenario.schema import Scenario

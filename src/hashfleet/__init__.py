@@ -10,13 +10,9 @@ The public API is imported lazily so that ``import hashfleet`` stays light:
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("hashfleet")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+from hashfleet.version import __version__
 
 if TYPE_CHECKING:
     from hashfleet.compare import compare

@@ -320,7 +320,7 @@ def calibrate(
         for k, v in base.model_dump(mode="json").items()
         if k not in FITTED and k not in ("model", "start_ehs", "shocks", "frontier_j_per_th")
     }
-    from hashfleet import __version__
+    from hashfleet.version import __version__
 
     return {
         "description": "Fitted defaults of network.hashrate model: endogenous "

@@ -26,8 +26,8 @@ from typing import Any, TypeVar
 import click
 import yaml
 
-from hashfleet import __version__
 from hashfleet.errors import HashfleetError, ScenarioError
+from hashfleet.version import __version__
 
 __all__ = ["cli", "format_error", "main", "set_option"]
 
@@ -258,17 +258,6 @@ def _backend_options(fn: F) -> F:
     return fn
 
 
-def _uses_blocks(backend: dict[str, Any]) -> bool:
-    return (
-        backend["backend"] != "in-process"
-        or backend["block_paths"] is not None
-        or backend["resume"]
-        or backend["keep_going"]
-        or backend["workers"] is not None
-        or backend["scheduler"] is not None
-    )
-
-
 def _block_kwargs(backend: dict[str, Any], run_dir: Path | None, progress: bool) -> dict[str, Any]:
     """Keyword arguments of :func:`hashfleet.simulate` for a block run."""
 
@@ -339,6 +328,7 @@ def run(
       hashfleet run my.yaml --backend processes --out results/my --resume
     """
     from hashfleet.runner import simulate
+    from hashfleet.runner.plan import Mode, choose_plan
     from hashfleet.scenario import load_scenario
 
     sc = load_scenario(file, set_args=set_args)
@@ -357,17 +347,13 @@ def run(
         "store_paths": store_paths,
         "chunk_paths": chunk_paths,
     }
-    if _uses_blocks(backend):
+    plan = choose_plan(**backend, chunk_paths=chunk_paths)
+    if plan.mode is not Mode.LOCKSTEP:
         # block files only where they are needed: to resume or keep going, for a chosen
         # block size, or for a cluster's workers (a shared directory); local workers
         # otherwise run the lockstep split across them, through shared memory
-        files = (
-            backend["resume"]
-            or backend["keep_going"]
-            or backend["block_paths"] is not None
-            or backend["scheduler"] is not None
-        )
-        kwargs |= _block_kwargs(backend, out_dir / "blocks" if files else None, progress)
+        run_dir = out_dir / "blocks" if plan.block_files else None
+        kwargs |= _block_kwargs(backend, run_dir, progress)
         res = simulate(sc, **kwargs)
     elif progress:
         with click.progressbar(length=sc.run.horizon_days, label="days", file=sys.stderr) as bar:

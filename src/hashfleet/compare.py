@@ -17,7 +17,7 @@ For each strategy B and the reference A (the first strategy) and each metric ``X
 * ``P(B beats A)``: the share of paths where B is better (ties, equal to a relative
   1e-9, count one half), with a
   Wilson score interval.  "Better" is higher for money and production and lower for costs
-  (:data:`hashfleet.results.metrics.METRICS`).
+  (:data:`hashfleet.finance.valuation.METRICS`).
 
 With ``independent=True`` each strategy gets its own seed (``seed + k``): the unpaired
 comparison, whose standard error ``sqrt(s_A²/n + s_B²/n)`` is what common random numbers
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from hashfleet.errors import InputError
-from hashfleet.results.metrics import METRICS, path_metrics
+from hashfleet.finance.valuation import METRICS, path_metrics
 from hashfleet.scenario.schema import Scenario
 
 __all__ = ["DEFAULT_METRICS", "Comparison", "compare", "strategy_scenario"]
@@ -163,7 +163,7 @@ def compare(
     paths, seed : int, optional
         Monte Carlo paths and root seed (default: ``run.paths``, ``run.seed``).
     metrics : sequence of str, optional
-        Keys of :data:`hashfleet.results.metrics.METRICS` (default :data:`DEFAULT_METRICS`).
+        Keys of :data:`hashfleet.finance.valuation.METRICS` (default :data:`DEFAULT_METRICS`).
     strategies : sequence of str, optional
         Names to run (default all, in the scenario's order; the first is the reference).
     overrides, set_args

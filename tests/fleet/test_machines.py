@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from builders import CHAIN_2026
+from hashfleet.fleet.component import fleet_state
 from hashfleet.fleet.machines import cumulative_hazard, daily_failure_probability
 from hashfleet.runner import simulate
 from hashfleet.scenario.schema import FailureSpec, Scenario
@@ -185,8 +186,8 @@ def test_cohorts_with_different_repair_times_get_their_units_back_on_time() -> N
     failures between them): on every path, each cohort's down units at the end are exactly
     its failures of its last ``repair_days`` days (units come back on time, per cohort)."""
     from hashfleet.engine.core import ChunkEngine
-    from hashfleet.engine.model import compile_scenario
     from hashfleet.fleet.machines import _Machines
+    from hashfleet.model import compile_scenario
 
     d = copy.deepcopy(BASE)
     d["run"].update(horizon_days=25, paths=250)
@@ -220,6 +221,6 @@ def test_cohorts_with_different_repair_times_get_their_units_back_on_time() -> N
     engine.run_until(25)
     new = np.stack(draws)  # (days, paths, failing cohorts)
     assert new.shape[0] == 25 and new.sum() > 0
-    down = engine.fleet.down_units[:, machines.idx]
+    down = fleet_state(engine).down_units[:, machines.idx]
     for j, r in enumerate(machines.repair_days):
         np.testing.assert_array_equal(down[:, j], new[-int(r) :, :, j].sum(axis=0))

@@ -9,8 +9,9 @@ import pytest
 
 from builders import CHAIN_2026, build
 from hashfleet.engine.core import ChunkEngine
-from hashfleet.engine.model import compile_scenario
 from hashfleet.errors import InputError
+from hashfleet.fleet.component import fleet_state
+from hashfleet.model import compile_scenario
 from hashfleet.runner import simulate
 from hashfleet.scenario.schema import Scenario
 
@@ -192,11 +193,11 @@ def test_sale_books_secondary_value() -> None:
     engine = ChunkEngine(model, 1, 0, 1, lambda *a: None, record_events=False)
     engine.run_until(3)
     desk = desk_of(engine)
-    col = engine.fleet.position(0)
+    col = fleet_state(engine).position(0)
     price = desk.secondary_usd_per_th[:, col].copy()
     sold = desk.sell(col, np.full(engine.n_paths, 400.0))
     assert sold == pytest.approx(400.0)
-    assert engine.fleet.installed_units[0, col] == 600.0
+    assert fleet_state(engine).installed_units[0, col] == 600.0
     usd, outflow = desk._pending["asset_sales_usd"]
     assert not outflow
     assert usd == pytest.approx(400 * 200 * price)

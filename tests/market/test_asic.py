@@ -9,7 +9,6 @@ import pytest
 
 from builders import CHAIN_2026
 from hashfleet.engine.core import ChunkEngine
-from hashfleet.engine.model import compile_scenario
 from hashfleet.fleet.catalogue import load_catalogue
 from hashfleet.fleet.orders import desk_of
 from hashfleet.market.asic import (
@@ -17,6 +16,7 @@ from hashfleet.market.asic import (
     new_price_usd_per_th,
     secondary_price_usd_per_th,
 )
+from hashfleet.model import compile_scenario
 from hashfleet.scenario.schema import AsicMarketSpec, Scenario
 
 
@@ -96,7 +96,7 @@ def test_random_release_delays_are_bounded_and_reproducible() -> None:
 
     def delays(seed: int) -> np.ndarray:
         e = ChunkEngine(model, seed, 0, 2, lambda *a: None, record_events=False)
-        return desk_of(e).frontier_release_day - model.components[0].plan.frontier.release_day
+        return desk_of(e).frontier_release_day - desk_of(e).frontier.release_day
 
     d = delays(3)
     assert d.shape == (500, 3)

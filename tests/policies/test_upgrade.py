@@ -11,9 +11,10 @@ import pytest
 
 from builders import CHAIN_2026
 from hashfleet.engine.core import ChunkEngine
-from hashfleet.engine.model import compile_scenario
 from hashfleet.errors import InputError
+from hashfleet.fleet.component import fleet_state
 from hashfleet.fleet.orders import desk_of
+from hashfleet.model import compile_scenario
 from hashfleet.scenario.schema import Scenario
 
 OLD = {"name": "Old", "hashrate_th_s": 100, "power_w": 3250}  # 32.5 J/TH
@@ -83,8 +84,8 @@ def flows(e: ChunkEngine) -> dict[str, np.ndarray]:
 
 
 def units(e: ChunkEngine, label: str) -> float:
-    cols = [i for i, lab in enumerate(e.fleet.fleet.labels) if lab.startswith(label + " @")]
-    return float(e.fleet.installed_units[0, cols].sum())
+    cols = [i for i, lab in enumerate(fleet_state(e).fleet.labels) if lab.startswith(label + " @")]
+    return float(fleet_state(e).installed_units[0, cols].sum())
 
 
 def test_hold_changes_nothing() -> None:
@@ -128,7 +129,7 @@ def test_refresh_to_frontier_replaces_worst_units_within_budget() -> None:
     # net cost at the review day's prices is within the budget
     assert spent - sales <= 200_000 * 1.05
     # power at the site never grows: the replacement draws no more than what it replaced
-    mw = e.fleet.installed_units[0] @ e.fleet.fleet.unit_mw
+    mw = fleet_state(e).installed_units[0] @ fleet_state(e).fleet.unit_mw
     assert mw <= 2000 * 3250 / 1e6 + 1e-9
 
 
@@ -229,8 +230,8 @@ class EveryTenDaysSell:
 
     def review(self, engine: ChunkEngine, day: int) -> None:
         desk = desk_of(engine)
-        for col in np.flatnonzero(engine.fleet.installed_units.sum(axis=0)):
-            desk.sell(int(col), engine.fleet.installed_units[:, col] * self.share)
+        for col in np.flatnonzero(fleet_state(engine).installed_units.sum(axis=0)):
+            desk.sell(int(col), fleet_state(engine).installed_units[:, col] * self.share)
 
 
 def test_custom_policy_from_yaml() -> None:
@@ -297,7 +298,7 @@ def test_reviews_never_commit_more_than_cash_on_hand() -> None:
     bought = fl["capex_deposits_usd"][30]
     assert bought > 0
     desk = desk_of(e)
-    col_old = e.fleet.position(0)
+    col_old = fleet_state(e).position(0)
     sold_units = 2000 - units(e, "Old")
     sale_value = sold_units * 100 * desk.secondary_usd_per_th[0, col_old]
     assert bought - sale_value <= cash_before * 1.05  # sale priced on day 35 vs day 30

@@ -189,6 +189,7 @@ class _Machines:
     def __init__(self, comp: MachinesComponent, engine: ChunkEngine) -> None:
         self.c = comp
         self.engine = engine
+        self.fs = engine.service(FleetState)
         n_paths = engine.n_paths
         idx = np.asarray(comp.failing, dtype=np.intp)
         self.idx = idx
@@ -233,7 +234,7 @@ class _Machines:
         )
         self.doa_today = np.zeros(n_paths)
         if (comp.doa > 0).any():
-            engine.fleet.arrival_hook = self.arrive
+            engine.service(FleetState).arrival_hook = self.arrive
 
     def _binomial(self, n: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
         """Binomial draws of a ``(n_paths, k)`` array from the failure streams."""
@@ -250,7 +251,7 @@ class _Machines:
 
     def step(self, day: int) -> None:
         """Degradation, repairs back, new failures (spares first), then the fleet refresh."""
-        c, fs, v = self.c, self.engine.fleet, self.engine.values
+        c, fs, v = self.c, self.fs, self.engine.values
         fleet = c.fleet
         age = np.maximum(day - fleet.install_day, 0) + c.age0_days
         if (c.degrade > 0).any():

@@ -18,7 +18,7 @@ name                   flow     what
 ``maintenance_usd``     out     USD/TH/year on installed TH/s
 =====================  =======  ================================================
 
-Every ``capex_*`` name is capital expenditure for the metrics (:mod:`hashfleet.results.metrics`).
+Every ``capex_*`` name is capital expenditure for the metrics (:mod:`hashfleet.finance.valuation`).
 
 Purchases need fleet columns that exist from the start: at compile time :func:`plan_trading`
 adds one **slot** per (site, buyable model) to the fleet (``extra_cohorts``) with an install
@@ -35,7 +35,6 @@ previous day's secondary prices.
 from __future__ import annotations
 
 import datetime as dt
-import weakref
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -46,7 +45,7 @@ from numpy.typing import NDArray
 
 from hashfleet.errors import InputError
 from hashfleet.fleet.catalogue import Catalogue
-from hashfleet.fleet.operations import FleetArrays
+from hashfleet.fleet.operations import FleetArrays, FleetState
 from hashfleet.market.asic import AsicPricing, Frontier, build_frontier
 from hashfleet.numeric import rows_dot
 from hashfleet.scenario.schema import CohortSpec, Scenario
@@ -65,15 +64,10 @@ _FLOWS: tuple[tuple[str, bool, str], ...] = (
     ("maintenance_usd", True, "maintenance per TH/s installed"),
 )
 
-_DESKS: weakref.WeakKeyDictionary[Any, TradingDesk] = weakref.WeakKeyDictionary()
-
 
 def desk_of(engine: ChunkEngine) -> TradingDesk:
-    """The trading desk attached to ``engine`` (orders, sales, prices)."""
-    try:
-        return _DESKS[engine]
-    except KeyError:
-        raise RuntimeError("no trading desk attached to this engine") from None
+    """The trading desk attached to ``engine`` (orders, sales, prices): its service."""
+    return engine.service(TradingDesk)
 
 
 @dataclass(frozen=True)
@@ -96,17 +90,6 @@ class TradingPlan:
     frontier: Frontier
     slots: tuple[tuple[str, str], ...]
     extra_cohorts: tuple[CohortSpec, ...]
-
-    def components(self, fleet: FleetArrays) -> list[Any]:
-        """The run's components: trading desk, policies and metrics, in attach order."""
-        from hashfleet.policies import build_policies
-        from hashfleet.results.metrics import MetricsComponent
-
-        return [
-            TradingComponent(self, fleet),
-            *build_policies(self.scenario),
-            MetricsComponent(self.scenario.finance),
-        ]
 
 
 def plan_trading(scenario: Scenario, catalogue: Catalogue) -> TradingPlan:
@@ -158,14 +141,14 @@ class TradingComponent:
         self.pricing = AsicPricing.for_models(
             plan.scenario.asic_market, models, plan.scenario.run.start
         )
+        self.pool_fee = plan.scenario.fleet.pool.fee_share
         n_sc = len(plan.scenario.fleet.cohorts)
         index = {int(s): col for col, s in enumerate(fleet.scenario_index)}
         self.slot_col = {key: index[n_sc + k] for k, key in enumerate(plan.slots)}
 
     def attach(self, engine: ChunkEngine) -> None:
         """Create the desk, its steps and the scenario's orders."""
-        desk = TradingDesk(engine, self)
-        _DESKS[engine] = desk
+        desk = engine.provide(TradingDesk(engine, self))
         start = self.plan.scenario.run.start
         for o in self.plan.scenario.orders:
             col = self.slot_col[(o.site, o.model)]
@@ -220,12 +203,14 @@ class TradingDesk:
 
     def __post_init__(self) -> None:
         e, c = self.engine, self.component
-        n, k = e.n_paths, e.fleet.fleet.n_cohorts
+        self.fs: FleetState = e.service(FleetState)
+        self.pool_fee: float = c.pool_fee
+        n, k = e.n_paths, self.fs.fleet.n_cohorts
         spec = c.plan.scenario
         self.pricing = c.pricing
         self.frontier = c.plan.frontier
         self.slot_col = c.slot_col
-        self.site_names = list(e.fleet.fleet.site_names)
+        self.site_names = list(self.fs.fleet.site_names)
         self._secondary = np.full((n, k), spec.asic_market.floor_usd_per_th)
         self._price_factor: NDArray[np.float64] | None = None
         self.hashprice_usd_per_th_day = np.zeros(n)
@@ -285,7 +270,7 @@ class TradingDesk:
 
     def fleet_value_usd(self) -> NDArray[np.float64]:
         """Secondary-market value of the installed fleet per path (USD), ``(n_paths,)``."""
-        f = self.engine.fleet
+        f = self.fs
         return rows_dot(f.installed_units * self.secondary_usd_per_th, f.fleet.unit_hashrate_th_s)
 
     # ------------------------------------------------------------------ actions
@@ -305,8 +290,8 @@ class TradingDesk:
         ndarray, shape (n_paths,)
             Units actually sold (never more than installed).
         """
-        removed = self.engine.fleet.remove_units(col, units)
-        th = self.engine.fleet.fleet.unit_hashrate_th_s[col]
+        removed = self.fs.remove_units(col, units)
+        th = self.fs.fleet.unit_hashrate_th_s[col]
         self.pay("asset_sales_usd", removed * th * self.secondary_usd_per_th[:, col], outflow=False)
         return removed
 
@@ -343,7 +328,7 @@ class TradingDesk:
         retire : sequence of (column, units per path)
             Units sold when the *last* tranche is commissioned (a replacement).
         """
-        fleet = self.engine.fleet.fleet
+        fleet = self.fs.fleet
         cost = units * fleet.unit_hashrate_th_s[col] * price_usd_per_th
         now = int(self.engine.env.now)
         if day >= 0:
@@ -375,7 +360,7 @@ class TradingDesk:
         retire: Sequence[tuple[int, NDArray[np.float64]]] = (),
     ) -> None:
         """Buy used machines today at today's secondary price (paid now, no lead time)."""
-        th = self.engine.fleet.fleet.unit_hashrate_th_s[col]
+        th = self.fs.fleet.unit_hashrate_th_s[col]
         self.pay("capex_balance_usd", units * th * self.secondary_usd_per_th[:, col], outflow=True)
         day = int(self.engine.env.now)
         rets = [_Retire(c, u) for c, u in retire]
@@ -414,7 +399,7 @@ class TradingDesk:
         hashing = max(day + commissioning_days, 0)
         if hashing > env.now:
             yield env.timeout(hashing - env.now)
-        self.engine.fleet.add_units(col, units)
+        self.fs.add_units(col, units)
         for r in retire:
             self.retiring[:, r.col] -= r.units
             self.sell(r.col, r.units)
@@ -423,7 +408,7 @@ class TradingDesk:
 
     def _step_prices(self, day: int) -> None:
         e = self.engine
-        self.hashprice_usd_per_th_day = e.today["expected_hashprice_usd_per_ph_day"] / 1000.0
+        self.hashprice_usd_per_th_day = e.today.expected_hashprice_usd_per_ph_day / 1000.0
         factor = None
         if self._noise > 0:
             rng = e.rng("asic_prices")
@@ -436,7 +421,7 @@ class TradingDesk:
         self._secondary = None  # computed when first read today
 
     def _step_opex(self, day: int) -> None:
-        f = self.engine.fleet
+        f = self.fs
         if self._hosting_per_mw_day > 0:
             mw = rows_dot(f.installed_units, f.fleet.unit_mw)
             self.engine.book("hosting_usd", mw * self._hosting_per_mw_day, outflow=True)

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from hashfleet.day import DayRecord
 from hashfleet.network.blocks import SECONDS_PER_DAY, DayBlocks, produce_day, subsidy_sat_array
+from hashfleet.network.component import NetworkChunk, expected_hashprice
 from hashfleet.network.hashprice import hashprice_usd_per_ph_day
-from hashfleet.network.supply import expected_hashprice
 
 if TYPE_CHECKING:
     from hashfleet.engine.core import ChunkEngine
@@ -80,24 +81,29 @@ class InstantResponse:
         Sigmoid parameters; None takes the defaults computed on day 0 (see the schema).
     resolution_hours : float
         Interval between re-evaluations of H (divides 24).
+    day0_fee_btc_per_block : float
+        The fee model's level (constant fees or the lognormal median) for day 0's default
+        centre.
     """
 
     cap_ehs: float | None
     centre_usd_per_ph_day: float | None
     slope_per_usd_per_ph_day: float | None
     resolution_hours: float = 24.0
+    day0_fee_btc_per_block: float = 0.0
 
     def attach(self, engine: ChunkEngine) -> None:
         """Replace the ``supply`` and ``network`` steps."""
         params: dict[str, float] = {}
         n_int = round(24.0 / self.resolution_hours)
+        net = engine.service(NetworkChunk)
         dur = SECONDS_PER_DAY / n_int
 
         def resolve() -> None:
             if params:
                 return
-            hp0 = _day0_hashprice(engine)
-            d0 = float(engine.network.difficulty[0])  # uniform on day 0
+            hp0 = _day0_hashprice(engine.today, net, self.day0_fee_btc_per_block)
+            d0 = float(net.state.difficulty[0])  # uniform on day 0
             h0 = d0 * 2.0**32 / 600.0
             centre = self.centre_usd_per_ph_day or hp0
             params["cap"] = self.cap_ehs * 1e18 if self.cap_ehs else 2.0 * h0
@@ -106,60 +112,60 @@ class InstantResponse:
 
         def rest_now() -> FloatArray:
             return sigmoid_hashrate_hs(
-                expected_hashprice(engine), params["cap"], params["centre"], params["slope"]
+                expected_hashprice(engine.today, net.state),
+                params["cap"],
+                params["centre"],
+                params["slope"],
             )
 
         def supply(day: int) -> None:
             resolve()
-            engine.today["rest_hashrate_hs"] = rest_now()
+            t: DayRecord = engine.today
+            t.rest_hashrate_hs = rest_now()
 
         def network(day: int) -> None:
-            t = engine.today
-            fleet_hs = t["fleet_hs"]
+            t: DayRecord = engine.today
+            fleet_hs = t.fleet_hs
             parts: list[DayBlocks] = []
             h_sum = np.zeros(engine.n_paths)
-            day_start = float(engine.model.start_unix + day * SECONDS_PER_DAY)
+            day_start = net.day_start_unix(day)
             for k in range(n_int):
-                rest = t["rest_hashrate_hs"] if k == 0 else rest_now()
-                net = np.maximum(rest + fleet_hs, 1.0)
+                rest = t.rest_hashrate_hs if k == 0 else rest_now()
+                hs = np.maximum(rest + fleet_hs, 1.0)
                 own_share = None
-                if engine.model.solo:
-                    own_share = fleet_hs / net
+                if net.solo:
+                    own_share = fleet_hs / hs
                 parts.append(
                     produce_day(
-                        engine.network,
-                        net,
-                        t["fees_btc_per_block"],
+                        net.state,
+                        hs,
+                        t.fees_btc_per_block,
                         day_start + k * dur,
                         day + k * dur / SECONDS_PER_DAY,
                         duration_s=dur,
-                        block_rng=engine.block_rng,
+                        block_rng=net.block_rng,
                         own_share=own_share,
-                        luck_rng=engine.luck_rng,
-                        events=engine.events,
+                        luck_rng=net.luck_rng,
+                        events=net.events,
                     )
                 )
-                h_sum += net
-            t["network_hs"] = h_sum / n_int
-            t["rest_hashrate_hs"] = t["network_hs"] - fleet_hs
-            t["day_blocks"] = combine_day_blocks(parts)
+                h_sum += hs
+            t.network_hs = h_sum / n_int
+            t.rest_hashrate_hs = t.network_hs - fleet_hs
+            t.blocks = combine_day_blocks(parts)
 
         engine.replace_step("supply", supply)
         engine.replace_step("network", network)
 
 
-def _day0_hashprice(engine: ChunkEngine) -> float:
+def _day0_hashprice(today: DayRecord, net: NetworkChunk, fee_btc: float) -> float:
     """Day 0's hashprice, the same on every path whatever the chunk (USD/(PH/s)/day).
 
     Day 0's price (equal on every path), the chain's starting difficulty and next subsidy, and
     the fee model's level (constant fees or the lognormal median), so the default centre does
     not depend on which paths a chunk holds.
     """
-    sc = engine.model.scenario
-    fees = sc.network.fees
-    fee_btc = float(getattr(fees, "btc_per_block", getattr(fees, "median_btc_per_block", 0.0)))
-    chain = engine.model.chain
-    reward = subsidy_sat_array(np.array([chain.height + 1]))[0] / 1e8 + fee_btc
-    price = float(engine.today["btc_price_usd"][0])
-    d0 = float(engine.network.difficulty[0])
+    reward = subsidy_sat_array(np.array([net.start_height + 1]))[0] / 1e8 + fee_btc
+    price = float(today.btc_price_usd[0])
+    d0 = float(net.state.difficulty[0])
     return float(hashprice_usd_per_ph_day(np.array([price]), np.array([d0]), np.array([reward]))[0])

@@ -56,8 +56,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
-from hashfleet.network.blocks import SECONDS_PER_DAY, subsidy_sat_array
-from hashfleet.network.hashprice import hashprice_usd_per_ph_day
+from hashfleet.day import DayRecord
+from hashfleet.network.blocks import SECONDS_PER_DAY
+from hashfleet.network.component import NetworkChunk, expected_hashprice
+from hashfleet.network.instant import InstantResponse
 from hashfleet.numeric import rows_dot, rows_sum
 from hashfleet.scenario.schema import (
     EndogenousHashrateSpec,
@@ -426,15 +428,6 @@ def supply_update(
         state.offline = np.where(hit, 1.0 - (1.0 - state.offline) * (1.0 - size), state.offline)
 
 
-def expected_hashprice(engine: ChunkEngine) -> FloatArray:
-    """The start-of-day FPPS rate (USD/(PH/s)/day) at the engine's current chain state."""
-    t = engine.today
-    st = engine.network
-    reward = subsidy_sat_array(st.height + 1) / 1e8 + t["fees_btc_per_block"]
-    out: FloatArray = hashprice_usd_per_ph_day(t["btc_price_usd"], st.difficulty, reward)
-    return out
-
-
 class EndogenousSupply:
     """Engine component: the rest of the network from the supply model.
 
@@ -468,19 +461,22 @@ class EndogenousSupply:
             "rest_offline_share", "1", "Share of the rest of the network offline (shocks)"
         )
 
+        network = engine.service(NetworkChunk).state
+
         def supply(day: int) -> None:
-            hp = expected_hashprice(engine)
+            t: DayRecord = engine.today
+            hp = expected_hashprice(t, network)
             if "state" not in holder:
                 if self.start_ehs is not None:
                     start_hs = np.full(engine.n_paths, self.start_ehs * 1e18)
                 else:
-                    start_hs = engine.network.difficulty * 2.0**32 / 600.0
+                    start_hs = network.difficulty * 2.0**32 / 600.0
                 if self.includes_fleet:
-                    start_hs = np.maximum(start_hs - engine.fleet.installed_th_s * 1e12, 0.0)
+                    start_hs = np.maximum(start_hs - t.fleet_installed_hs, 0.0)
                 st = holder["state"] = initial_supply_state(p, start_hs, hp)
-                engine.today["rest_hashrate_hs"] = start_hs * (1.0 - st.offline)
+                t.rest_hashrate_hs = start_hs * (1.0 - st.offline)
                 return
-            engine.today["rest_hashrate_hs"] = supply_running_hs(holder["state"], p, hp)
+            t.rest_hashrate_hs = supply_running_hs(holder["state"], p, hp)
 
         def update(day: int) -> None:
             st = holder["state"]
@@ -502,14 +498,15 @@ def build_supply_components(scenario: Scenario) -> list[Any]:
         params = supply_params_from_spec(spec, scenario.run.start, scenario.run.horizon_days)
         return [EndogenousSupply(params, spec.start_ehs, scenario.network.hashrate_includes_fleet)]
     if isinstance(spec, InstantResponseHashrateSpec):
-        from hashfleet.network.instant import InstantResponse
-
+        fees = scenario.network.fees
+        fee_btc = float(getattr(fees, "btc_per_block", getattr(fees, "median_btc_per_block", 0.0)))
         return [
             InstantResponse(
                 spec.cap_ehs,
                 spec.centre_usd_per_ph_day,
                 spec.slope_per_usd_per_ph_day,
                 spec.resolution_hours,
+                day0_fee_btc_per_block=fee_btc,
             )
         ]
     return []

@@ -22,31 +22,21 @@ listed under ``policies.custom`` as ``target: package.module:ClassName`` with ``
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Generator, Iterable
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
 from hashfleet.errors import InputError
+from hashfleet.fleet.orders import desk_of
+from hashfleet.policies.protocol import Policy
+from hashfleet.policies.upgrade import build_upgrade
 from hashfleet.scenario.schema import CustomPolicySpec, Scenario
 
 if TYPE_CHECKING:
     from hashfleet.engine.core import ChunkEngine
 
 __all__ = ["Policy", "PolicyComponent", "build_policies", "load_custom"]
-
-
-@runtime_checkable
-class Policy(Protocol):
-    """A decision rule run on its schedule (see the module docstring)."""
-
-    def schedule(self, n_days: int) -> Iterable[int]:
-        """Days (0 ≤ day < n_days) on which :meth:`review` runs."""
-        ...
-
-    def review(self, engine: ChunkEngine, day: int) -> None:
-        """Act on every path of ``engine`` at once (masks, arrays of shape (n_paths,))."""
-        ...
 
 
 class PolicyComponent:
@@ -58,8 +48,6 @@ class PolicyComponent:
 
     def attach(self, engine: ChunkEngine) -> None:
         """Create the policy and a SimPy process that marks it due on its review days."""
-        from hashfleet.fleet.orders import desk_of
-
         policy = self.factory()
         desk = desk_of(engine)
         n_days = engine.model.n_days
@@ -105,8 +93,6 @@ def load_custom(spec: CustomPolicySpec, where: str) -> Callable[[], Policy]:
 
 def build_policies(scenario: Scenario) -> list[PolicyComponent]:
     """The policy components of a scenario (upgrade policy first, then custom ones)."""
-    from hashfleet.policies.upgrade import build_upgrade
-
     out: list[PolicyComponent] = []
     up = scenario.policies.upgrade
     if up.kind != "hold":

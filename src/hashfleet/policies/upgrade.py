@@ -34,7 +34,7 @@ from hashfleet.scenario.schema import (
 
 if TYPE_CHECKING:
     from hashfleet.engine.core import ChunkEngine
-    from hashfleet.policies import Policy
+    from hashfleet.policies.protocol import Policy
 
 __all__ = [
     "BuyDip",
@@ -109,7 +109,7 @@ def replace_worst(
         Net USD committed on each path.
     """
     desk = desk_of(engine)
-    fleet = engine.fleet.fleet
+    fleet = desk.fs.fleet
     n = engine.n_paths
     eff = fleet.efficiency_j_per_th
     left = np.where(paths if paths is not None else True, budget_usd, 0.0).astype(float)
@@ -125,7 +125,7 @@ def replace_worst(
             new = desk.slot(site, name)
             if eff[new] > eff[c] * (1.0 - min_gain):
                 continue
-            have = np.maximum(engine.fleet.installed_units[:, c] - desk.retiring[:, c], 0.0)
+            have = np.maximum(desk.fs.installed_units[:, c] - desk.retiring[:, c], 0.0)
             active = on & (have > 0) & (left > 0)
             if not active.any():
                 continue
@@ -211,12 +211,12 @@ class BuyDip:
         """Buy where the dip condition holds (per path)."""
         s = self.spec
         desk = desk_of(engine)
-        fleet = engine.fleet.fleet
+        fleet = desk.fs.fleet
         cheap_days = desk.secondary_usd_per_th / np.maximum(
             desk.hashprice_usd_per_th_day[:, None], 1e-12
         )
         budget = _budget(engine, s.budget_usd)
-        installed_mw = engine.fleet.installed_units * fleet.unit_mw  # (n, k)
+        installed_mw = desk.fs.installed_units * fleet.unit_mw  # (n, k)
         for si, site in enumerate(desk.site_names):
             col = desk.slot(site, s.model)
             dip = cheap_days[:, col] < s.threshold_days
@@ -269,11 +269,11 @@ class ReplaceUnprofitable:
         """Count unprofitable days; on review days sell and replace."""
         s = self.spec
         desk = desk_of(engine)
-        f = engine.fleet
+        f = desk.fs
         fleet = f.fleet
         if self.streak is None:
             self.streak = np.zeros_like(f.installed_units)
-        payout = desk.hashprice_usd_per_th_day * (1.0 - engine.pool_fee)
+        payout = desk.hashprice_usd_per_th_day * (1.0 - desk.pool_fee)
         losing = payout[:, None] < _power_cost_per_th_day(engine)
         self.streak = np.where(losing & (f.installed_units > 0), self.streak + 1, 0.0)
         if day % s.review_every_days:
@@ -313,10 +313,10 @@ def _power_cost_per_th_day(engine: ChunkEngine) -> NDArray[np.float64]:
     """Each column's power cost of 1 TH/s for the whole day at its site's average marginal
     price of the day (USD/TH/day): shape (n_paths, n_cohorts), or (n_cohorts,) when every
     site has a flat price."""
-    f = engine.fleet
+    f = desk_of(engine).fs
     fleet = f.fleet
     power = fleet.power
     if power is None or np.isfinite(fleet.site_price_usd_per_mwh).all():
         return f.breakeven  # flat prices: the fleet's own break-even (modes, degradation)
-    price = power.day_price(engine.today, engine.n_paths)  # (n_paths, n_sites)
+    price = power.day_price(engine.today.exogenous, engine.n_paths)  # (n_paths, n_sites)
     return price[:, fleet.site] * (HOURS_PER_DAY / f.th_per_mw)

@@ -22,24 +22,31 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
-from hashfleet import __version__
 from hashfleet.engine.core import ChunkEngine
-from hashfleet.engine.model import compile_scenario
 from hashfleet.engine.recorder import Recorder
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS
 from hashfleet.errors import InputError
-from hashfleet.numeric import library_info
+from hashfleet.model import compile_scenario
 from hashfleet.processes import WINDOW_DAYS
 from hashfleet.results import Results
+from hashfleet.runner.assemble import assemble_results, merge_events
+from hashfleet.runner.metadata import run_metadata
+from hashfleet.runner.plan import ExecutionPlan, Mode, choose_plan
+from hashfleet.runner.threads import single_threaded_blas
 from hashfleet.scenario.schema import Scenario
 
 if TYPE_CHECKING:
-    from hashfleet.runner.backends import Backend
     from hashfleet.runner.blocks import BlockOutcome
 
-__all__ = ["BACKGROUND_WINDOW_BYTES", "simulate"]
+__all__ = [
+    "BACKGROUND_WINDOW_BYTES",
+    "ExecutionPlan",
+    "Mode",
+    "choose_plan",
+    "simulate",
+    "single_threaded_blas",
+]
 
 #: Largest window buffer (bytes) for which an in-process run keeps a second one and reduces
 #: each finished window on a background thread (256 MiB: 10,000 paths × ~100 variables).
@@ -65,6 +72,7 @@ def simulate(
     resume: bool = False,
     keep_going: bool = False,
     on_block: Callable[[BlockOutcome], None] | None = None,
+    step_times: dict[str, float] | None = None,
 ) -> Results:
     """Simulate a scenario.
 
@@ -119,12 +127,15 @@ def simulate(
         :class:`~hashfleet.runner.jobs.BlocksFailedError` listing the failures).
     on_block : callable ``(BlockOutcome) -> None``, optional
         Called after each block task finishes (block runs only).
+    step_times : dict, optional
+        In-process lockstep runs: seconds spent in each named daily step are added to it
+        (the per-part cost report of ``benchmarks.stages``).
 
     Returns
     -------
     Results
     """
-    from hashfleet.scenario import dump_resolved, load_scenario, scenario_hash
+    from hashfleet.scenario import load_scenario
 
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario, overrides=overrides)
@@ -142,26 +153,28 @@ def simulate(
     if updates:
         run = run.model_validate(run.model_dump() | _dump(updates))
         scenario = scenario.model_copy(update={"run": run})
-    n_paths, root_seed = run.paths, run.seed
 
-    blocks = backend != "in-process" or run_dir is not None or block_paths is not None
-    if blocks or resume or keep_going:
-        if chunk_paths is not None:
-            raise InputError("chunk_paths: applies to in-process lockstep runs; use block_paths")
-        if (
-            backend in ("processes", "dask")
-            and run_dir is None
-            and block_paths is None
-            and not resume
-            and not keep_going
-        ):
-            # workers on this machine: the lockstep run split across them (shared memory)
-            from hashfleet.runner.backends import make_backend
-            from hashfleet.runner.lockstep import simulate_local
+    plan = choose_plan(
+        backend=backend,
+        workers=workers,
+        scheduler=scheduler,
+        block_paths=block_paths,
+        run_dir=run_dir,
+        resume=resume,
+        keep_going=keep_going,
+        chunk_paths=chunk_paths,
+    )
+    if plan.mode is Mode.LOCAL_LOCKSTEP:
+        # workers on this machine: the lockstep run split across them (shared memory)
+        from hashfleet.runner.backends import make_backend
+        from hashfleet.runner.lockstep import simulate_local
 
-            be = make_backend(backend, workers=workers, scheduler=scheduler)
-            return simulate_local(scenario, be, progress=progress, on_block=on_block)
-        return _simulate_blocks(
+        be = make_backend(backend, workers=workers, scheduler=scheduler)
+        return simulate_local(scenario, be, progress=progress, on_block=on_block)
+    if plan.mode is Mode.BLOCKS:
+        from hashfleet.runner.jobs import simulate_blocks
+
+        return simulate_blocks(
             scenario,
             backend=backend,
             workers=workers,
@@ -172,10 +185,21 @@ def simulate(
             keep_going=keep_going,
             on_block=on_block,
         )
-    if workers is not None or scheduler is not None:
-        given = ", ".join(n for n, v in (("workers", workers), ("scheduler", scheduler)) if v)
-        raise InputError(f"{given}: apply to the processes and dask backends only")
+    return _simulate_lockstep(scenario, chunk_paths, progress, step_times)
 
+
+def _simulate_lockstep(
+    scenario: Scenario,
+    chunk_paths: int | None,
+    progress: Progress | None,
+    step_times: dict[str, float] | None,
+) -> Results:
+    """All chunks in this process, day by day in lockstep."""
+    from hashfleet.scenario import dump_resolved
+
+    run = scenario.run
+    outputs = run.outputs
+    n_paths, root_seed = run.paths, run.seed
     B = STREAM_BLOCK_PATHS
     n_blocks = math.ceil(n_paths / B)
     if chunk_paths is None:
@@ -196,6 +220,7 @@ def simulate(
             min(chunk_blocks, n_blocks - first),
             sink,
             record_events=outputs.event_log,
+            step_times=step_times,
         )
         for first in range(0, n_blocks, chunk_blocks)
     ]
@@ -225,26 +250,20 @@ def simulate(
         recorder.close()
     wall = time.perf_counter() - t0
 
-    meta = {
-        "hashfleet_version": __version__,
-        "libraries": library_info(),
-        "scenario_name": scenario.name,
-        "scenario_hash": scenario_hash(scenario),
-        "seed": root_seed,
-        "paths": n_paths,
-        "horizon_days": model.n_days,
-        "start": run.start.isoformat(),
-        "backend": "in-process",
-        "mode": "lockstep",
-        "chunk_paths": chunk_blocks * B,
-        "stream_block_paths": B,
-        "chain_start_source": model.chain.source,
-        "wall_time_s": round(wall, 3),
-        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
+    meta = run_metadata(
+        scenario,
+        backend="in-process",
+        mode=Mode.LOCKSTEP,
+        horizon_days=model.n_days,
+        chunk_paths=chunk_blocks * B,
+        stream_block_paths=B,
+        chain_start_source=model.chain.source,
+        wall_time_s=round(wall, 3),
+        created_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
     retargets = _events(engines, "retargets", n_paths)
     halvings = _events(engines, "halvings", n_paths)
-    return _assemble(
+    return assemble_results(
         scenario,
         model.n_days,
         recorder,
@@ -254,83 +273,6 @@ def simulate(
         meta,
         dump_resolved(scenario),
     )
-
-
-def _simulate_blocks(
-    scenario: Scenario,
-    *,
-    backend: str,
-    workers: int | None,
-    scheduler: str | None,
-    block_paths: int | None,
-    run_dir: str | Path | None,
-    resume: bool,
-    keep_going: bool,
-    on_block: Callable[[BlockOutcome], None] | None,
-    be: Backend | None = None,
-) -> Results:
-    """Run a scenario as block tasks on a backend (see :mod:`hashfleet.runner.jobs`).
-
-    ``be``: an existing backend to run on (its workers are reused; it is closed on return).
-    """
-    import tempfile
-
-    from hashfleet.runner.backends import make_backend
-    from hashfleet.runner.jobs import BlocksFailedError, assemble, plan_job, run_jobs
-
-    if be is None:
-        be = make_backend(backend, workers=workers, scheduler=scheduler)
-    if resume and run_dir is None:
-        raise InputError("resume: give the run directory (run_dir) of the interrupted run")
-    with tempfile.TemporaryDirectory(prefix="hashfleet-") as tmp:
-        folder = Path(run_dir) if run_dir is not None else Path(tmp)
-        t0 = time.perf_counter()
-        job = plan_job(scenario.name, scenario, folder, block_paths=block_paths, resume=resume)
-        n_todo = len(job.todo)
-        with be:
-            failures = run_jobs([job], be, keep_going=keep_going, on_block=on_block)
-            if failures:
-                raise BlocksFailedError(failures, total=n_todo)
-            res = assemble(job, _block_meta(scenario, job, be, n_todo), be)
-        res.metadata["wall_time_s"] = round(time.perf_counter() - t0, 3)
-        res.metadata["created_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        res.summary["metadata"] = res.metadata
-        return res
-
-
-def _block_meta(scenario: Scenario, job: Any, be: Any, n_todo: int) -> dict[str, Any]:
-    from hashfleet.scenario import scenario_hash
-
-    return {
-        "hashfleet_version": __version__,
-        "libraries": library_info(),
-        "scenario_name": scenario.name,
-        "scenario_hash": scenario_hash(scenario),
-        "seed": scenario.run.seed,
-        "paths": scenario.run.paths,
-        "horizon_days": job.n_days,
-        "start": scenario.run.start.isoformat(),
-        "backend": be.name,
-        "mode": "blocks",
-        "workers": be.workers,
-        "block_paths": job.block_paths,
-        "blocks": len(job.blocks),
-        "blocks_computed": n_todo,
-        "stream_block_paths": STREAM_BLOCK_PATHS,
-        "chain_start_source": job.chain_source,
-    }
-
-
-def single_threaded_blas() -> Any:
-    """A context limiting BLAS to one thread while the engine runs.
-
-    The engine's matrix products are thin (paths × cohorts by cohorts × a few); BLAS threads
-    only add synchronisation, measured 5× slower on a busy 2-core machine.  Parallelism
-    comes from running blocks of paths in separate processes instead (backends).
-    """
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 class _Sink:
@@ -346,55 +288,6 @@ def _dump(updates: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in updates.items()}
 
 
-def _assemble(
-    scenario: Scenario,
-    n_days: int,
-    rec: Any,
-    retargets: pd.DataFrame,
-    halvings: pd.DataFrame,
-    variables: Mapping[str, tuple[str, str]],
-    meta: dict[str, Any],
-    resolved_yaml: str,
-) -> Results:
-    n = rec.n_paths
-    start = np.datetime64(scenario.run.start.isoformat(), "D")
-    coords = {
-        "day": np.arange(n_days),
-        "date": ("day", start + np.arange(n_days)),
-        "quantile": rec.quantiles,
-    }
-    data: dict[str, Any] = {}
-    for i, v in enumerate(rec.variables):
-        unit, desc = variables[v]
-        attrs = {"units": unit, "description": desc}
-        data[f"{v}_mean"] = ("day", rec.mean[i], attrs | {"statistic": "mean across paths"})
-        data[v] = (("quantile", "day"), rec.quantile[i], attrs | {"statistic": "quantiles"})
-    daily = xr.Dataset(data, coords=coords)
-    daily["hashprice_usd_per_th_day_mean"] = daily["hashprice_usd_per_ph_day_mean"] / 1000.0
-    daily["hashprice_usd_per_th_day"] = daily["hashprice_usd_per_ph_day"] / 1000.0
-
-    per: dict[str, Any] = {f"total_{k}": ("path", v[:n]) for k, v in rec.totals.items()}
-    per |= {f"final_{k}": ("path", v) for k, v in rec.last.items()}
-    per["retargets"] = ("path", np.bincount(retargets["path"], minlength=n)[:n])
-    per["halvings"] = ("path", np.bincount(halvings["path"], minlength=n)[:n])
-    per_path = xr.Dataset(per, coords={"path": np.arange(n)})
-
-    paths_ds = None
-    if rec.paths is not None:
-        paths_ds = xr.Dataset(
-            {v: (("path", "day"), rec.paths[i]) for i, v in enumerate(rec.variables)},
-            coords={"path": np.arange(n), "day": np.arange(n_days), "date": coords["date"]},
-        )
-    summary = {
-        "metadata": meta,
-        "per_path": {
-            k: _describe(per_path[k].to_numpy(), rec.quantiles) for k in per_path.data_vars
-        },
-        "events": {"retargets": len(retargets), "halvings": len(halvings)},
-    }
-    return Results(daily, per_path, paths_ds, retargets, halvings, meta, resolved_yaml, summary)
-
-
 def _events(engines: list[ChunkEngine], kind: str, n_paths: int) -> pd.DataFrame:
     """One event kind of all chunks, paths past ``n_paths`` dropped, sorted by path and time.
 
@@ -402,26 +295,4 @@ def _events(engines: list[ChunkEngine], kind: str, n_paths: int) -> pd.DataFrame
     of retargets).
     """
     cols = [e.events.columns(kind, release=True) for e in engines if e.events is not None]
-    return _merge_events(cols, n_paths)
-
-
-def _merge_events(cols: list[dict[str, np.ndarray]], n_paths: int) -> pd.DataFrame:
-    """Event columns of consecutive chunks, merged, sorted by path and time (stable)."""
-    cols = [c for c in cols if c]
-    if not cols:
-        return pd.DataFrame({"path": np.zeros(0, dtype=np.int32), "time_days": np.zeros(0)})
-    merged = cols[0] if len(cols) == 1 else {}
-    for k in list(cols[0]) if len(cols) > 1 else []:
-        merged[k] = np.concatenate([c.pop(k) for c in cols])
-    keep = np.flatnonzero(merged["path"] < n_paths)
-    order = keep[np.lexsort((merged["time_days"][keep], merged["path"][keep]))]
-    for k in list(merged):
-        merged[k] = merged.pop(k)[order]
-    return pd.DataFrame(merged, copy=False)
-
-
-def _describe(x: np.ndarray, quantiles: np.ndarray) -> dict[str, float]:
-    out = {"mean": float(np.mean(x)), "std": float(np.std(x, ddof=1)) if x.size > 1 else 0.0}
-    for q, v in zip(quantiles, np.quantile(x, quantiles), strict=True):
-        out[f"q{q:g}"] = float(v)
-    return out
+    return merge_events(cols, n_paths)

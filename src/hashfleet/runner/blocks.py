@@ -35,8 +35,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hashfleet.engine.core import ChunkEngine
-from hashfleet.engine.model import compile_scenario
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS
+from hashfleet.model import compile_scenario
 from hashfleet.results import write_atomic
 from hashfleet.results.store import PathStore
 from hashfleet.scenario.schema import Scenario
@@ -116,7 +116,7 @@ def run_block(task: BlockTask) -> BlockOutcome:
     BlockOutcome
         ``ok`` False with the error message and traceback if the block failed.
     """
-    from hashfleet.runner import single_threaded_blas
+    from hashfleet.runner.threads import single_threaded_blas
 
     t0 = time.perf_counter()
     try:

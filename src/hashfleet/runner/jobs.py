@@ -15,6 +15,7 @@ store with the recorder's own NumPy calls (:meth:`PathStore.daily_statistics`).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import shutil
@@ -27,16 +28,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from hashfleet import __version__
 from hashfleet.engine.core import ChunkEngine
-from hashfleet.engine.model import compile_scenario
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS
 from hashfleet.errors import InputError, RunError
-from hashfleet.results import write_atomic
+from hashfleet.model import compile_scenario
+from hashfleet.results import Results, write_atomic
 from hashfleet.results.store import PathStore, daily_statistics_task, reduce_span
+from hashfleet.runner.assemble import assemble_results, merge_events
 from hashfleet.runner.backends import Backend
 from hashfleet.runner.blocks import BlockOutcome, BlockTask, block_file, load_block
+from hashfleet.runner.metadata import run_metadata
+from hashfleet.runner.plan import Mode
 from hashfleet.scenario.schema import Scenario
+from hashfleet.version import __version__
 
 __all__ = ["DEFAULT_BLOCK_PATHS", "BlocksFailedError", "Job", "plan_job", "run_jobs"]
 
@@ -234,7 +238,6 @@ def assemble(job: Job, meta: dict[str, Any], backend: Backend | None = None) -> 
     The daily statistics are reduced from the store by day ranges; for a large store
     (over :data:`DISTRIBUTE_REDUCE_BYTES`) the ranges are tasks on ``backend``.
     """
-    from hashfleet.runner import _assemble, _merge_events
     from hashfleet.scenario import dump_resolved
 
     missing = [(f, n) for f, n in job.blocks if not block_file(job.run_dir, f, n).exists()]
@@ -259,9 +262,9 @@ def assemble(job: Job, meta: dict[str, Any], backend: Backend | None = None) -> 
     events = {}
     for kind in ("retargets", "halvings"):
         cols = [{k.split("__", 1)[1]: p[k] for k in p if k.startswith(kind + "__")} for p in parts]
-        events[kind] = _merge_events(cols, n)
+        events[kind] = merge_events(cols, n)
     meta = meta | {"reduce_time_s": round(time.perf_counter() - t0, 3)}
-    return _assemble(
+    return assemble_results(
         sc,
         job.n_days,
         stats,
@@ -325,3 +328,56 @@ def _fresh_dir(run_dir: Path) -> None:
             )
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def simulate_blocks(
+    scenario: Scenario,
+    *,
+    backend: str,
+    workers: int | None,
+    scheduler: str | None,
+    block_paths: int | None,
+    run_dir: str | Path | None,
+    resume: bool,
+    keep_going: bool,
+    on_block: Callable[[BlockOutcome], None] | None,
+    be: Backend | None = None,
+) -> Results:
+    """Run a scenario as block tasks on a backend (see :mod:`hashfleet.runner.jobs`).
+
+    ``be``: an existing backend to run on (its workers are reused; it is closed on return).
+    """
+    import tempfile
+
+    from hashfleet.runner.backends import make_backend
+
+    if be is None:
+        be = make_backend(backend, workers=workers, scheduler=scheduler)
+    if resume and run_dir is None:
+        raise InputError("resume: give the run directory (run_dir) of the interrupted run")
+    with tempfile.TemporaryDirectory(prefix="hashfleet-") as tmp:
+        folder = Path(run_dir) if run_dir is not None else Path(tmp)
+        t0 = time.perf_counter()
+        job = plan_job(scenario.name, scenario, folder, block_paths=block_paths, resume=resume)
+        n_todo = len(job.todo)
+        with be:
+            failures = run_jobs([job], be, keep_going=keep_going, on_block=on_block)
+            if failures:
+                raise BlocksFailedError(failures, total=n_todo)
+            meta = run_metadata(
+                scenario,
+                backend=be.name,
+                mode=Mode.BLOCKS,
+                horizon_days=job.n_days,
+                workers=be.workers,
+                block_paths=job.block_paths,
+                blocks=len(job.blocks),
+                blocks_computed=n_todo,
+                stream_block_paths=STREAM_BLOCK_PATHS,
+                chain_start_source=job.chain_source,
+            )
+            res = assemble(job, meta, be)
+        res.metadata["wall_time_s"] = round(time.perf_counter() - t0, 3)
+        res.metadata["created_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        res.summary["metadata"] = res.metadata
+        return res

@@ -57,15 +57,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from hashfleet import __version__
 from hashfleet.engine.core import ChunkEngine
-from hashfleet.engine.model import compile_scenario
 from hashfleet.engine.recorder import Recorder, RecorderArrays
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS
 from hashfleet.errors import RunError
-from hashfleet.numeric import library_info
+from hashfleet.model import compile_scenario
 from hashfleet.processes import WINDOW_DAYS
+from hashfleet.runner.assemble import assemble_results, merge_events
 from hashfleet.runner.blocks import FAULT_ENV
+from hashfleet.runner.metadata import run_metadata
+from hashfleet.runner.plan import Mode
 from hashfleet.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ def run_lockstep_worker(task: LockstepTask) -> dict[str, Any]:
     LockstepFailedError
         A peer failed or died, the run was aborted, or a barrier timed out.
     """
-    from hashfleet.runner import single_threaded_blas
+    from hashfleet.runner.threads import single_threaded_blas
 
     t_start, c_start = time.perf_counter(), time.process_time()
     shm = _attach(task.layout.name)
@@ -320,11 +321,10 @@ def _sorted_events(cols: dict[str, NDArray[Any]], n_paths: int) -> dict[str, NDA
     The workers' path ranges are disjoint and in order, so the driver only concatenates
     these (every path's events, ties included, keep the order its engine logged them).
     """
-    from hashfleet.runner import _merge_events
 
     if not cols:
         return {}
-    df = _merge_events([cols], n_paths)
+    df = merge_events([cols], n_paths)
     return {c: df[c].to_numpy() for c in df.columns}
 
 
@@ -333,11 +333,9 @@ def _concat_events(parts: Sequence[dict[str, NDArray[Any]]], n_paths: int) -> An
     in-process run's data frame."""
     import pandas as pd
 
-    from hashfleet.runner import _merge_events
-
     parts = [p for p in parts if p]
     if not parts:
-        return _merge_events([], n_paths)
+        return merge_events([], n_paths)
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     return pd.DataFrame(cols, copy=False)
 
@@ -485,7 +483,7 @@ def simulate_local(
     """
     import threading
 
-    from hashfleet.runner import _simulate_blocks
+    from hashfleet.runner.jobs import simulate_blocks
 
     closer = threading.Thread(target=backend.close, name="hashfleet-close-workers")
     with backend:
@@ -507,7 +505,7 @@ def simulate_local(
                 LockstepFallbackWarning,
                 stacklevel=2,
             )
-        res = _simulate_blocks(
+        res = simulate_blocks(
             scenario,
             backend=backend.name,
             workers=None,
@@ -534,9 +532,8 @@ def _run(
 ) -> Results:
     from multiprocessing import shared_memory
 
-    from hashfleet.runner import _assemble
     from hashfleet.runner.jobs import _Stats
-    from hashfleet.scenario import dump_resolved, scenario_hash
+    from hashfleet.scenario import dump_resolved
 
     run = scenario.run
     outputs = run.outputs
@@ -613,34 +610,28 @@ def _run(
     for kind in _EVENT_KINDS:
         events[kind] = _concat_events([r["events"].get(kind, {}) for r in results], n_paths)
     wall = time.perf_counter() - t0
-    meta = {
-        "hashfleet_version": __version__,
-        "libraries": library_info(),
-        "scenario_name": scenario.name,
-        "scenario_hash": scenario_hash(scenario),
-        "seed": run.seed,
-        "paths": n_paths,
-        "horizon_days": model.n_days,
-        "start": run.start.isoformat(),
-        "backend": backend.name,
-        "mode": "local-lockstep",
-        "workers": W,
-        "worker_paths": [t.n_blocks * STREAM_BLOCK_PATHS for t in tasks],
-        "stream_block_paths": STREAM_BLOCK_PATHS,
-        "chain_start_source": model.chain.source,
-        "setup_time_s": round(t_setup - t0, 3),
-        "workers_start_time_s": round(t_started - t_setup, 3),
-        "lockstep_time_s": round(t_done - t_started, 3),
-        "worker_wall_s": [r["wall_s"] for r in results],
-        "worker_cpu_s": [r["cpu_s"] for r in results],
-        "worker_barrier_wait_s": [r["wait_s"] for r in results],
-        "worker_reduce_s": [r["reduce_s"] for r in results],
-        "results_transfer_s": round(transfer, 3),
-        "shared_memory_mb": round(layout.nbytes / 2**20, 1),
-        "wall_time_s": round(wall, 3),
-        "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-    return _assemble(
+    meta = run_metadata(
+        scenario,
+        backend=backend.name,
+        mode=Mode.LOCAL_LOCKSTEP,
+        horizon_days=model.n_days,
+        workers=W,
+        worker_paths=[t.n_blocks * STREAM_BLOCK_PATHS for t in tasks],
+        stream_block_paths=STREAM_BLOCK_PATHS,
+        chain_start_source=model.chain.source,
+        setup_time_s=round(t_setup - t0, 3),
+        workers_start_time_s=round(t_started - t_setup, 3),
+        lockstep_time_s=round(t_done - t_started, 3),
+        worker_wall_s=[r["wall_s"] for r in results],
+        worker_cpu_s=[r["cpu_s"] for r in results],
+        worker_barrier_wait_s=[r["wait_s"] for r in results],
+        worker_reduce_s=[r["reduce_s"] for r in results],
+        results_transfer_s=round(transfer, 3),
+        shared_memory_mb=round(layout.nbytes / 2**20, 1),
+        wall_time_s=round(wall, 3),
+        created_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+    return assemble_results(
         scenario,
         model.n_days,
         stats,

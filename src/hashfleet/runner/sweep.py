@@ -253,27 +253,20 @@ def run_sweep(
 
 def _summarise(job: Job, be: Backend, keep_blocks: bool) -> dict[str, Any]:
     """Assemble a finished scenario, write its summary.json, return the summary."""
-    from hashfleet import __version__
-    from hashfleet.numeric import library_info
     from hashfleet.runner.jobs import assemble
-    from hashfleet.scenario import scenario_hash
+    from hashfleet.runner.metadata import run_metadata
 
-    meta = {
-        "hashfleet_version": __version__,
-        "libraries": library_info(),
-        "scenario_name": job.scenario.name,
-        "scenario_hash": scenario_hash(job.scenario),
-        "seed": job.scenario.run.seed,
-        "paths": job.scenario.run.paths,
-        "horizon_days": job.n_days,
-        "start": job.scenario.run.start.isoformat(),
-        "backend": be.name,
-        "workers": be.workers,
-        "block_paths": job.block_paths,
-        "blocks": len(job.blocks),
-        "stream_block_paths": STREAM_BLOCK_PATHS,
-        "chain_start_source": job.chain_source,
-    }
+    meta = run_metadata(
+        job.scenario,
+        backend=be.name,
+        mode=None,
+        horizon_days=job.n_days,
+        workers=be.workers,
+        block_paths=job.block_paths,
+        blocks=len(job.blocks),
+        stream_block_paths=STREAM_BLOCK_PATHS,
+        chain_start_source=job.chain_source,
+    )
     res = assemble(job, meta, be)
     with write_atomic(job.run_dir.parent / "summary.json") as tmp:
         tmp.write_text(json.dumps(res.summary, indent=2, default=_json) + "\n")

@@ -32,6 +32,9 @@ import pandas as pd
 import yaml
 from numpy.typing import NDArray
 
+from hashfleet.finance.ledger import DAYS_PER_MONTH, DAYS_PER_YEAR, classify
+from hashfleet.fleet.operations import FleetState
+from hashfleet.fleet.orders import TradingDesk
 from hashfleet.numeric import rows_dot
 from hashfleet.scenario.schema import FinanceSpec
 
@@ -41,7 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["METRICS", "MetricsComponent", "irr_per_year", "npv_usd", "path_metrics"]
 
-_DAYS_PER_MONTH = 365.25 / 12.0
 
 #: Per-path metrics of :func:`path_metrics`: name -> (unit, description, higher is better).
 METRICS: dict[str, tuple[str, str, bool]] = {
@@ -82,16 +84,15 @@ class MetricsComponent:
 
 class _EngineMetrics:
     def __init__(self, engine: ChunkEngine, finance: FinanceSpec) -> None:
-        from hashfleet.fleet.orders import desk_of
-
         self.engine = engine
-        self.desk = desk_of(engine)
+        self.desk = engine.service(TradingDesk)
+        self.fs = engine.service(FleetState)
         self.include_value = finance.include_fleet_value
-        self.v = (1.0 + finance.discount_rate_per_year) ** (-1.0 / 365.25)
+        self.v = (1.0 + finance.discount_rate_per_year) ** (-1.0 / DAYS_PER_YEAR)
         n, n_days = engine.n_paths, engine.model.n_days
         self.n_days = n_days
         self.npv = np.zeros(n)
-        self.monthly = np.zeros((n, int((n_days - 1) // _DAYS_PER_MONTH) + 2))
+        self.monthly = np.zeros((n, int((n_days - 1) // DAYS_PER_MONTH) + 2))
         unit, desc = engine.variables["fleet_hashrate_ehs"]
         engine.declare("fleet_hashrate_ehs", unit, desc, total=True)  # EH/s-days over the run
         for name, unit, desc, total in (
@@ -108,14 +109,10 @@ class _EngineMetrics:
 
     def step(self, day: int) -> None:
         e = self.engine
-        ins, outs = e.booked()  # the day's ledger, settled at stage 80
-        zero = np.zeros(e.n_paths)
-        capex = sum((v for k, v in outs.items() if k.startswith("capex")), zero)
-        opex = sum((v for k, v in outs.items() if not k.startswith("capex")), zero)
-        sales = ins.get("asset_sales_usd", zero)
-        inflow = sum(ins.values(), zero)
-        ebitda = inflow - sales - opex
-        fcf = inflow - capex - opex
+        flows = classify(*e.booked(), e.n_paths)  # the day's ledger, settled at stage 80
+        capex, opex = flows.capex, flows.opex
+        ebitda = flows.ebitda
+        fcf = flows.free_cash_flow
         vals = e.values
         vals["capex_usd"] = capex
         vals["ebitda_usd"] = ebitda
@@ -124,11 +121,11 @@ class _EngineMetrics:
         vals["hashcost_usd_per_ph_day"] = np.divide(
             opex, running_ph, out=np.zeros(e.n_paths), where=running_ph > 0
         )
-        f = e.fleet
+        f = self.fs
         th = f.installed_th_s
         watts = rows_dot(f.installed_units, f.fleet.unit_power_w)
         vals["installed_j_per_th"] = np.divide(watts, th, out=np.zeros(e.n_paths), where=th > 0)
-        month = int(day // _DAYS_PER_MONTH) + 1
+        month = int(day // DAYS_PER_MONTH) + 1
         if day == 0 and self.include_value:
             v0 = self.desk.fleet_value_usd()
             self.npv -= v0

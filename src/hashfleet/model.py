@@ -1,8 +1,10 @@
-"""Compile a validated :class:`~hashfleet.scenario.schema.Scenario` into what the engine runs.
+"""The composition root: compile a scenario and list the components in stage order.
 
 Compiling resolves everything that is the same for every path: the starting chain state (from
 the scenario or the shipped history), the catalogue, the fleet's arrays and the exogenous
-processes.  It reads files; the engine then only computes.
+processes.  It reads files; the engine then only computes.  This is the one module that knows
+every component: the engine kernel (:mod:`hashfleet.engine.core`) attaches them to each chunk
+engine in the order :func:`compile_scenario` lists them (see ``docs/architecture.md``).
 """
 
 from __future__ import annotations
@@ -13,30 +15,28 @@ from pathlib import Path
 from typing import Any
 
 from hashfleet import consensus
+from hashfleet.day import DayRecord
 from hashfleet.errors import InputError
+from hashfleet.finance.cash import FixedOpex, Settlement, opex_usd_per_day
+from hashfleet.finance.valuation import MetricsComponent
 from hashfleet.fleet.catalogue import load_catalogue
+from hashfleet.fleet.component import FleetComponent
 from hashfleet.fleet.machines import build_machines
 from hashfleet.fleet.operations import FleetArrays, compile_fleet
-from hashfleet.fleet.orders import plan_trading
+from hashfleet.fleet.orders import TradingComponent, plan_trading
+from hashfleet.market.grid import GridProgrammes
 from hashfleet.market.power import power_processes
 from hashfleet.market.price import build_price_process
+from hashfleet.network.chain import ChainStart, resolve_chain_start, unix_seconds
+from hashfleet.network.component import NetworkComponent
 from hashfleet.network.fees import build_fee_process
 from hashfleet.network.hashrate import build_hashrate_process
 from hashfleet.network.supply import build_supply_components
+from hashfleet.policies import build_policies
 from hashfleet.processes import ExogenousProcess, ProcessContext
-from hashfleet.scenario.schema import NetworkStartSpec, Scenario
+from hashfleet.scenario.schema import Scenario
 
 __all__ = ["ChainStart", "CompiledScenario", "compile_scenario", "resolve_chain_start"]
-
-
-@dataclass(frozen=True)
-class ChainStart:
-    """The chain at t=0: tip height, the current epoch's bits and first-block time."""
-
-    height: int
-    bits: int
-    epoch_start_time: int  # Unix seconds
-    source: str
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ class CompiledScenario:
         Drawn in this order each window; purposes key the random streams.
     fleet : FleetArrays
     components : tuple of Component
-        Capabilities attached to every chunk engine (see :mod:`hashfleet.engine.core`).
+        Capabilities attached to every chunk engine, in this order (see
+        :func:`compile_scenario`).
     """
 
     scenario: Scenario
@@ -75,28 +76,9 @@ class CompiledScenario:
         """Whether the fleet mines solo (Poisson luck) instead of FPPS."""
         return self.scenario.fleet.pool.payout == "solo"
 
-
-def _unix(t: dt.datetime) -> int:
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return int(t.timestamp())
-
-
-def resolve_chain_start(spec: NetworkStartSpec, start: dt.date) -> ChainStart:
-    """The chain state at 00:00 UTC of ``start``, from the spec or the shipped history."""
-    if spec.from_history:
-        from hashfleet import history
-
-        st = history.network_state_at(start)
-        return ChainStart(st.height, st.bits, _unix(st.epoch_start_time), st.source)
-    assert spec.height is not None and spec.epoch_start_time is not None
-    if spec.bits is not None:
-        consensus.bits_to_target(spec.bits)  # validates the compact encoding
-        bits = spec.bits
-    else:
-        assert spec.difficulty is not None
-        bits = consensus.target_to_bits(consensus.difficulty_to_target(spec.difficulty))
-    return ChainStart(spec.height, bits, _unix(spec.epoch_start_time), "scenario")
+    def new_day(self) -> DayRecord:
+        """A fresh day record (the engine makes one per day)."""
+        return DayRecord()
 
 
 def compile_scenario(scenario: Scenario, scenario_dir: Path | None = None) -> CompiledScenario:
@@ -110,7 +92,7 @@ def compile_scenario(scenario: Scenario, scenario_dir: Path | None = None) -> Co
         Directory of the scenario file (paths in the scenario are already absolute).
     """
     run = scenario.run
-    start_unix = _unix(dt.datetime.combine(run.start, dt.time(), tzinfo=dt.UTC))
+    start_unix = unix_seconds(dt.datetime.combine(run.start, dt.time(), tzinfo=dt.UTC))
     chain = resolve_chain_start(scenario.network.start, run.start)
     ctx = ProcessContext(
         start=run.start,
@@ -132,12 +114,36 @@ def compile_scenario(scenario: Scenario, scenario_dir: Path | None = None) -> Co
             "network.start.epoch_start_time: expected a time before the run's start "
             f"{run.start.isoformat()}, got {got}"
         )
-    # Capabilities: each builder returns the components its scenario section asks for.
-    components: list[Any] = []
-    components.extend(trading.components(fleet))  # orders, policies, metrics
-    components += build_machines(fleet)  # failures, repairs, spares, degradation, DOA
     processes += power_processes(fleet.power)  # spot power per site (purpose "power")
-    components += build_supply_components(scenario)
+    components = _components(scenario, start_unix, chain, fleet, trading)
     return CompiledScenario(
         scenario, start_unix, run.horizon_days, chain, processes, fleet, tuple(components)
     )
+
+
+def _components(
+    scenario: Scenario, start_unix: int, chain: ChainStart, fleet: FleetArrays, trading: Any
+) -> list[Any]:
+    """Every component of the run, in attach order (steps of one stage run in this order)."""
+    sc = scenario
+    solo = sc.fleet.pool.payout == "solo"
+    components: list[Any] = [
+        NetworkComponent(
+            start_unix,
+            chain,
+            deterministic=sc.network.blocks == "deterministic",
+            solo=solo,
+            includes_fleet=sc.network.hashrate_includes_fleet,
+        ),
+        FleetComponent(fleet, sc.run.horizon_days, sc.fleet.pool.fee_share, solo),
+        FixedOpex(opex_usd_per_day(sc.company.opex_usd_per_month)),
+    ]
+    if fleet.power is not None:
+        components.append(GridProgrammes(fleet.power, fleet.site_names))
+    components.append(Settlement(sc.company.starting_cash_usd, sc.company.starting_btc))
+    components.append(TradingComponent(trading, fleet))  # asset market, orders, opex by size
+    components += build_policies(sc)
+    components.append(MetricsComponent(sc.finance))
+    components += build_machines(fleet)  # failures, repairs, spares, degradation, DOA
+    components += build_supply_components(sc)  # endogenous or instant-response supply
+    return components
