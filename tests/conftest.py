@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import settings
+
+from hashfleet.engine.invariants import ENV_VAR
 
 settings.register_profile("ci", max_examples=200, deadline=None)
 settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(autouse=True)
+def _check_invariants(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every simulation in the tests runs the invariant guards (``HASHFLEET_CHECK=1``)."""
+    monkeypatch.setenv(ENV_VAR, "1")
+    yield

@@ -102,8 +102,14 @@ file_argument = click.argument(
     __version__, "--version", prog_name="hashfleet", message="%(prog)s %(version)s"
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.option(
+    "--check-invariants",
+    is_flag=True,
+    help="Check site capacity, cash conservation, finite and non-negative values every "
+    "simulated day (slower; same as HASHFLEET_CHECK=1).",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, check_invariants: bool) -> None:
     """Monte Carlo simulation of Bitcoin mining fleets.
 
     \b
@@ -111,8 +117,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
       hashfleet validate scenarios/base.yaml
       hashfleet scenario show scenarios/base.yaml --resolved
       hashfleet --debug validate my.yaml
+      hashfleet --check-invariants run scenarios/baseline.yaml --paths 250
     """
     ctx.meta[_DEBUG_KEY] = debug
+    if check_invariants:
+        import os
+
+        from hashfleet.engine.invariants import ENV_VAR
+
+        os.environ[ENV_VAR] = "1"  # worker processes inherit it
 
 
 @cli.command()

@@ -8,41 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from builders import CHAIN_2026, build
+from builders import base_doc, build
 from hashfleet.runner import simulate
 from hashfleet.scenario.schema import Scenario
 
-BASE: dict[str, Any] = {
-    "name": "engine-test",
-    "run": {
-        "start": "2026-01-01",
-        "horizon_days": 45,
-        "paths": 300,
-        "seed": 7,
-        "outputs": {"store_paths": True},
-    },
-    "network": {
-        "start": CHAIN_2026,
-        "hashrate": {"model": "growth", "growth_per_year": 0.3, "noise_sigma": 0.05},
-        "fees": {"model": "lognormal", "median_btc_per_block": 0.02, "sigma": 0.4},
-    },
-    "market": {"btc_price": {"model": "gbm", "start_usd": 88_000, "volatility_per_year": 0.5}},
-    "fleet": {
-        "models": [{"name": "TestMiner", "hashrate_th_s": 200, "power_w": 3500}],
-        "sites": [
-            {
-                "name": "A",
-                "capacity_mw": 50,
-                "power": {"contract": "fixed", "price_usd_per_mwh": 40},
-            }
-        ],
-        "cohorts": [
-            {"model": "TestMiner", "site": "A", "units": 10_000},
-            {"model": "TestMiner", "site": "A", "units": 5_000, "install_date": "2026-01-20"},
-        ],
-    },
-    "company": {"starting_cash_usd": 1e7},
-}
+BASE: dict[str, Any] = base_doc()
 
 
 def scenario(**changes: Any) -> Scenario:

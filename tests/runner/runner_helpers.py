@@ -7,41 +7,18 @@ from typing import Any
 
 import numpy as np
 
-from builders import CHAIN_2026
+from builders import base_doc
 from hashfleet.results import Results
 from hashfleet.scenario.schema import Scenario
 
-BASE: dict[str, Any] = {
-    "name": "runner-test",
-    "run": {
-        "start": "2026-01-01",
-        "horizon_days": 70,  # two full 32-day windows and a partial one
-        "paths": 700,  # three stream blocks, the last one partly dropped
-        "seed": 11,
-        "outputs": {"store_paths": True},
-    },
-    "network": {
-        "start": CHAIN_2026,
-        "hashrate": {"model": "growth", "growth_per_year": 0.3, "noise_sigma": 0.05},
-        "fees": {"model": "lognormal", "median_btc_per_block": 0.02, "sigma": 0.4},
-    },
-    "market": {"btc_price": {"model": "gbm", "start_usd": 88_000, "volatility_per_year": 0.6}},
-    "fleet": {
-        "models": [{"name": "TestMiner", "hashrate_th_s": 200, "power_w": 3500}],
-        "sites": [
-            {
-                "name": "A",
-                "capacity_mw": 50,
-                "power": {"contract": "fixed", "price_usd_per_mwh": 60},
-            }
-        ],
-        "cohorts": [
-            {"model": "TestMiner", "site": "A", "units": 10_000},
-            {"model": "TestMiner", "site": "A", "units": 5_000, "install_date": "2026-01-20"},
-        ],
-    },
-    "company": {"starting_cash_usd": 1e7},
-}
+BASE: dict[str, Any] = base_doc(
+    name="runner-test",
+    horizon_days=70,  # two full 32-day windows and a partial one
+    paths=700,  # three stream blocks, the last one partly dropped
+    seed=11,
+    volatility_per_year=0.6,
+    power_usd_per_mwh=60,
+)
 
 
 def make_scenario(**run: Any) -> Scenario:
