@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from hashfleet.backtest import backtest, halving_response
 from hashfleet.cli import cli
+from hashfleet.studies.backtest import backtest, halving_response
 
 
 def test_halving_response_closed_form() -> None:

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from hashfleet.calibration import (
+from hashfleet.cli import cli
+from hashfleet.scenario.schema import EndogenousHashrateSpec
+from hashfleet.studies.calibration import (
     DEFAULT_IN_SAMPLE,
     FITTED,
     calibrate,
@@ -19,8 +21,6 @@ from hashfleet.calibration import (
     log_hashrate_errors,
     simulate_history,
 )
-from hashfleet.cli import cli
-from hashfleet.scenario.schema import EndogenousHashrateSpec
 
 
 def test_schema_defaults_equal_the_shipped_calibration() -> None:

@@ -14,11 +14,11 @@ from click.testing import CliRunner
 import hashfleet
 from builders import CHAIN_2026
 from hashfleet.cli import cli
-from hashfleet.compare import compare
 from hashfleet.errors import InputError
 from hashfleet.finance.valuation import irr_per_year, npv_usd, path_metrics
 from hashfleet.runner import simulate
 from hashfleet.scenario.schema import Scenario
+from hashfleet.studies.compare import compare
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -213,7 +213,7 @@ def test_engine_irr_is_the_irr_of_monthly_aggregated_flows() -> None:
 def test_strategy_values_replace_whole_sections() -> None:
     """A strategy's mapping replaces the base value (no leftover fields of another policy
     kind); a bad path is an InputError naming the strategy."""
-    from hashfleet.compare import strategy_scenario
+    from hashfleet.studies.compare import strategy_scenario
 
     d = copy.deepcopy(BASE)
     d["policies"] = {"upgrade": {"kind": "refresh_frontier", "budget_usd": 1e6}}

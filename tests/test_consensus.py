@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from hashfleet import consensus as c
 from hashfleet.errors import ConsensusError
+from strategies import canonical_bits, mainnet_bits, timespans_s
 
 # --------------------------------------------------------------------------- pow_tests.cpp
 # Bitcoin Core src/test/pow_tests.cpp: (nLastRetargetTime, pindexLast.nTime, pindexLast.nBits,
@@ -240,11 +241,6 @@ def test_is_retarget_height():
 
 
 # --------------------------------------------------------------------------- properties
-canonical_bits = st.builds(
-    lambda size, mantissa: (size << 24) | mantissa,
-    st.integers(4, 32),
-    st.integers(0x008000, 0x7FFFFF),
-)
 
 
 @given(canonical_bits)
@@ -259,12 +255,7 @@ def test_target_bits_target_truncates(target: int):
     assert Fraction(target - back, target) < Fraction(1, 2**15)
 
 
-@given(
-    st.integers(0x17000000, 0x1D00FFFF).filter(
-        lambda b: not b & 0x00800000 and (b & 0x7FFFFF) >= 0x8000
-    ),
-    st.integers(-(2**40), 2**40),
-)
+@given(mainnet_bits, timespans_s)
 def test_retarget_factor_within_a_quarter_and_four(bits: int, timespan: int):
     old = c.bits_to_target(bits)
     new = c.bits_to_target(c.next_bits(bits, 0, timespan))

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from hashfleet.version import __version__
 
 if TYPE_CHECKING:
-    from hashfleet.compare import compare
     from hashfleet.results import Results
     from hashfleet.runner import simulate
     from hashfleet.scenario import load_scenario
     from hashfleet.scenario.schema import Scenario
+    from hashfleet.studies.compare import compare
 
 __all__ = ["Results", "Scenario", "__version__", "compare", "load_scenario", "simulate"]
 
@@ -28,7 +28,7 @@ _LAZY = {
     "Results": "hashfleet.results",
     "load_scenario": "hashfleet.scenario",
     "Scenario": "hashfleet.scenario.schema",
-    "compare": "hashfleet.compare",
+    "compare": "hashfleet.studies.compare",
 }
 
 

@@ -418,7 +418,7 @@ def sweep(
       hashfleet sweep my.yaml --out results/s --backend processes --resume --keep-going
     """
     from hashfleet.runner.jobs import BlocksFailedError
-    from hashfleet.runner.sweep import run_sweep
+    from hashfleet.studies.sweep import run_sweep
 
     if progress is None:
         progress = sys.stderr.isatty()
@@ -569,7 +569,7 @@ def compare_command(
       hashfleet compare scenarios/strategies-baseline.yaml --paths 250 --set run.horizon_days=730
       hashfleet compare my.yaml --metric npv_usd --metric irr_per_year --csv cmp.csv
     """
-    from hashfleet.compare import compare
+    from hashfleet.studies.compare import compare
 
     cmp = compare(
         file,
@@ -626,7 +626,7 @@ def calibrate(from_date: Any, to_date: Any, out: Path | None, max_evaluations: i
     """
     import json
 
-    from hashfleet.calibration import calibrate as fit
+    from hashfleet.studies.calibration import calibrate as fit
 
     result = fit(from_date.date(), to_date.date(), max_evaluations=max_evaluations)
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
@@ -669,8 +669,8 @@ def backtest(
     Examples:
       hashfleet backtest --from 2020-01-01 --to 2025-12-31 --out backtest/
     """
-    from hashfleet.backtest import backtest as run_backtest
-    from hashfleet.backtest import write_backtest
+    from hashfleet.studies.backtest import backtest as run_backtest
+    from hashfleet.studies.backtest import write_backtest
 
     if from_date is None or to_date is None:
         raise click.UsageError("--from and --to are required")

@@ -63,8 +63,8 @@ def _scenario_case(file: str, paths: int, days: int, **over: Any) -> Callable[[]
 def _strategy_case(name: str) -> Callable[[], Any]:
     def run() -> Any:
         from hashfleet import simulate
-        from hashfleet.compare import strategy_scenario
         from hashfleet.scenario import load_scenario
+        from hashfleet.studies.compare import strategy_scenario
 
         base = load_scenario(
             SCENARIOS / "strategies-baseline.yaml",
@@ -78,7 +78,7 @@ def _strategy_case(name: str) -> Callable[[], Any]:
 def _sweep_case(index: int) -> Callable[[], Any]:
     def run() -> Any:
         from hashfleet import simulate
-        from hashfleet.runner.sweep import expand_sweep
+        from hashfleet.studies.sweep import expand_sweep
 
         points = expand_sweep(
             SCENARIOS / "sweep-baseline.yaml", overrides={"run.horizon_days": 120}

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from hashfleet.backtest import halving_response
 from hashfleet.errors import ScenarioError
 from hashfleet.network.hashrate import ZeroHashrateProcess, hashrate_ehs_for_difficulty
 from hashfleet.network.supply import (
@@ -29,6 +28,7 @@ from hashfleet.network.supply import (
 )
 from hashfleet.runner import simulate
 from hashfleet.scenario.schema import EndogenousHashrateSpec, Scenario
+from hashfleet.studies.backtest import halving_response
 
 PARAMS = SupplyParams(
     power_cost_median_usd_per_mwh=60.0, power_cost_sigma=0.5, frontier_j_per_th=20.0

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from hashfleet.cli import cli
 from hashfleet.errors import InputError, ScenarioError
 from hashfleet.runner.blocks import FAULT_ENV
-from hashfleet.runner.sweep import expand_sweep
 from hashfleet.scenario import load_scenario
+from hashfleet.studies.sweep import expand_sweep
 
 ROOT = Path(__file__).parents[2]
 SWEEP = ROOT / "scenarios" / "sweep-baseline.yaml"

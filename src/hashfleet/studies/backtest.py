@@ -23,7 +23,7 @@ Halving responses
 
 Fees are not in the shipped history from 2020-07-28 to 2025-11-04: the back-test uses constant
 fees per block equal to the window's mean of the filled daily series of
-:func:`hashfleet.calibration.history_inputs`.
+:func:`hashfleet.studies.calibration.history_inputs`.
 
 Outputs (``write_backtest``): ``summary.json``, ``epochs.csv``, ``halvings.csv``,
 ``table.md``, ``hashrate.png``, ``difficulty.png``.  Matplotlib is imported only to plot.
@@ -134,9 +134,9 @@ def backtest(
     overrides : dict, optional
         Extra fields of the endogenous hashrate spec (e.g. a re-fitted calibration).
     """
-    from hashfleet.calibration import history_inputs
     from hashfleet.runner import simulate
     from hashfleet.scenario.schema import Scenario
+    from hashfleet.studies.calibration import history_inputs
 
     if (end - start).days < 30:
         raise InputError(f"to: expected at least 30 days after from ({start}), got {end}")

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -362,15 +360,3 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-class _CallableModule(types.ModuleType):
-    """``hashfleet.compare`` is both this module and the function: once the module is
-    imported, the package attribute ``hashfleet.compare`` is the module, so calling it
-    calls :func:`compare`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Comparison:
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
