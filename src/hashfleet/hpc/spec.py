@@ -37,8 +37,8 @@ __all__ = [
     "LognormalDist",
     "PhaseSpec",
     "ProjectSpec",
-    "ReleaseSpec",
     "ReconversionSpec",
+    "ReleaseSpec",
     "TriangularDist",
     "UniformDist",
     "check_against_sites",
@@ -195,8 +195,7 @@ class ProjectSpec(Spec):
             raise ValueError(f"capex_tranches: expected shares ≥ 0, got {self.capex_tranches}")
         if abs(sum(shares) - 1.0) > 1e-9:
             raise ValueError(
-                f"capex_tranches: expected shares summing to 1, got {sum(shares):.6g}; "
-                "scale them"
+                f"capex_tranches: expected shares summing to 1, got {sum(shares):.6g}; scale them"
             )
         if any(not 0.0 <= at <= 1.0 for _, at in self.capex_tranches):
             raise ValueError(
