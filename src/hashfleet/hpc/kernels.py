@@ -31,7 +31,7 @@ MW by use
 IRR
     Monthly-bucketed project cash flows; the monthly IRR solves ``Σ_t f_t (1+r)^−t = 0``
     (SciPy Newton over all paths at once, a bracketing check first: NaN where the NPV does
-    not change sign on ``(−0.99, 1)`` per month), annualised as ``(1 + r)^12 − 1``.
+    not change sign on ``(−0.5, 1)`` per month), annualised as ``(1 + r)^12 − 1``.
 Debt (financing hook)
     Draws are ``loan_to_cost`` of each capex tranche; interest accrues daily at ``r/365.25``
     on the balance and is capitalised until the lease commences; afterwards a share of each
@@ -90,6 +90,9 @@ DAYS_PER_YEAR: float = 365.25
 
 #: Lease episodes per project and path with pre-drawn default and re-lease draws.
 EPISODES: int = 8
+
+#: Bracket of the monthly IRR (−50 % to +100 % a month).
+_IRR_LO, _IRR_HI = -0.5, 1.0
 
 #: Uses of a site's MW, in the order of :func:`mw_by_use`'s last axis.
 USES: tuple[str, ...] = ("mining", "converting", "leased", "idle", "reconverting")
@@ -399,7 +402,7 @@ def irr_per_year(flows_usd: FloatArray) -> FloatArray:
     -------
     ndarray, shape (n,)
         ``(1 + r)^12 − 1`` with ``r`` the monthly IRR; NaN where the NPV does not change
-        sign on ``r ∈ (−0.99, 1)`` (no IRR, e.g. no inflows) or the solver fails.
+        sign on ``r ∈ (−0.5, 1)`` (no IRR, e.g. no inflows) or the solver fails.
     """
     f = np.asarray(flows_usd, dtype=np.float64)
     t = np.arange(f.shape[1], dtype=np.float64)
@@ -409,7 +412,7 @@ def irr_per_year(flows_usd: FloatArray) -> FloatArray:
 
     n = f.shape[0]
     out = np.full(n, np.nan)
-    lo, hi = np.full(n, -0.99), np.full(n, 1.0)
+    lo, hi = np.full(n, _IRR_LO), np.full(n, _IRR_HI)
     with np.errstate(over="ignore", invalid="ignore"):
         ok = np.sign(npv(lo)) * np.sign(npv(hi)) < 0
     if not ok.any():
@@ -426,15 +429,21 @@ def irr_per_year(flows_usd: FloatArray) -> FloatArray:
 
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        r = np.asarray(
-            optimize.newton(npv_s, np.full(idx.size, 0.01), fprime=dnpv_s, maxiter=100),
-            dtype=np.float64,
-        )
-    good = np.isfinite(r) & (r > -0.99) & (r < 1.0)
-    good &= np.abs(npv_s(np.where(good, r, 0.0))) <= 1e-6 * np.abs(sub).sum(axis=1) + 1e-6
-    for k in np.flatnonzero(~good):  # rare: Newton left the bracket; bisect that row
+        try:
+            r = np.asarray(
+                optimize.newton(npv_s, np.full(idx.size, 0.01), fprime=dnpv_s, maxiter=50),
+                dtype=np.float64,
+            )
+        except RuntimeError:  # no row converged: every row is bisected below
+            r = np.full(idx.size, np.nan)
+        good = np.isfinite(r) & (r > _IRR_LO) & (r < _IRR_HI)
+        resid = np.abs(npv_s(np.where(good, r, 0.0)))
+        good &= resid <= 1e-9 * np.abs(sub).sum(axis=1) + 1e-6
+    for k in np.flatnonzero(~good):  # Newton left the bracket or stalled: bracket that row
         row = sub[k]
-        r[k] = optimize.brentq(lambda x, row=row: float((row * (1.0 + x) ** -t).sum()), -0.99, 1.0)
+        r[k] = optimize.brentq(
+            lambda x, row=row: float((row * (1.0 + x) ** -t).sum()), _IRR_LO, _IRR_HI
+        )
     out[idx] = (1.0 + r) ** 12 - 1.0
     return out
 
