@@ -307,27 +307,26 @@ class HpcState:
         self.start_day[mask, j] = day
         offs = np.asarray([ph.start_offset_days for ph in p.phases], dtype=np.float64)
         build = np.asarray([ph.build_days for ph in p.phases], dtype=np.float64)
-        works, live = phase_schedule(self.start_day[:, j], offs, build, self.delay_days[:, cols])
-        w = self.works[:, cols]
-        lv = self.live[:, cols]
-        w[mask] = works[mask]
-        lv[mask] = live[mask]
-        self.works[:, cols] = w
-        self.live[:, cols] = lv
-        self.first_works[mask, j] = w[mask].min(axis=1)
+        rows = np.flatnonzero(mask)
+        works, live = phase_schedule(
+            np.full(rows.size, float(day)), offs, build, self.delay_days[np.ix_(rows, cols)]
+        )
+        self.works[np.ix_(rows, cols)] = works
+        self.live[np.ix_(rows, cols)] = live
+        self.first_works[rows, j] = works.min(axis=1)
         capex = (
             m.phase_it_kw[cols][None, :]
             / 1000.0
             * p.capex_usd_per_mw_it
-            * (1.0 + self.overrun[:, j : j + 1])
+            * (1.0 + self.overrun[rows, j : j + 1])
             * (1.0 - lease.tenant_fit_out_share)
         )
-        tday, tusd = capex_tranches(w, lv, capex, list(p.capex_tranches))
+        tday, tusd = capex_tranches(works, live, capex, list(p.capex_tranches))
         if self.tranche_day[j].shape[1] == 0:
-            self.tranche_day[j] = _inf(tday.shape)
-            self.tranche_usd[j] = np.zeros(tusd.shape)
-        self.tranche_day[j][mask] = tday[mask]
-        self.tranche_usd[j][mask] = tusd[mask]
+            self.tranche_day[j] = _inf((self.n_paths, *tday.shape[1:]))
+            self.tranche_usd[j] = np.zeros((self.n_paths, *tusd.shape[1:]))
+        self.tranche_day[j][rows] = tday
+        self.tranche_usd[j][rows] = tusd
         self.committed_capex_usd[mask] += m.capex_budget_usd(j)
         if lease.prepayment_share > 0:
             months = np.arange(lease.term_months)
