@@ -118,8 +118,9 @@ class EngineAdapter:
     def site_margin_usd_per_mw_day(self) -> FloatArray:
         """Mining margin per MW of the fleet available at each site today (USD/MW/day):
         expected revenue after pool fee minus power at the site's flat price (the fleet's
-        average USD/MWh today where a site has no flat price); NaN at a site with no
-        machines.  Shape (n_paths, n_sites)."""
+        average USD/MWh today where a site has no flat price), per cohort and never below 0
+        (unprofitable machines are curtailed); NaN at a site with no machines.  Shape
+        (n_paths, n_sites)."""
         e = self.engine
         fs = e.fleet
         rev_per_th = self.hashprice_usd_per_ph_day() / 1000.0 * (1.0 - e.pool_fee)
@@ -129,7 +130,8 @@ class EngineAdapter:
         energy = float(np.sum(e.values.get("energy_mwh", 0.0)))
         avg_price = float(np.sum(outflows.get("power_cost_usd", 0.0))) / energy if energy else 0.0
         price = np.nan_to_num(self._price, nan=avg_price)[self.col_site]
-        margin = th * rev_per_th[:, None] - avail * 24.0 * price[None, :]
+        # machines that would not cover their power are curtailed: they add no margin
+        margin = np.maximum(th * rev_per_th[:, None] - avail * 24.0 * price[None, :], 0.0)
         mw = avail @ self._onehot
         with np.errstate(invalid="ignore", divide="ignore"):
             return (margin @ self._onehot) / mw

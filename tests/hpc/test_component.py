@@ -1,0 +1,216 @@
+"""HpcComponent end to end on the baseline scenario, run with ChunkEngines as the runner does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pytest
+from hpc_helpers import project, run_engine, spec
+
+from hashfleet.engine.core import ChunkEngine
+from hashfleet.hpc.component import HpcRun, hpc_run_of, paired_difference
+
+DALTON = "Dalton GA"  # baseline site 1: 250 MW, 245 MW of machines
+USES = ("mining", "converting", "leased", "idle", "reconverting")
+KEEP = (
+    "btc_price_usd",
+    "cash_usd",
+    "fleet_hashrate_ehs",
+    "hpc_rent_usd",
+    "capex_hpc_usd",
+    "hpc_noi_usd",
+    *(f"hpc_{u}_mw" for u in USES),
+    *(f"hpc_{u}_mw_site1" for u in USES),
+)
+
+
+def _dalton(**kw: object) -> dict:
+    base = project(
+        name="dalton",
+        site=DALTON,
+        start_date="2026-02-01",
+        it_ratio=0.7,
+        phases=[
+            {"gross_mw": 60.0, "build_days": 120},
+            {"gross_mw": 40.0, "build_days": 120, "start_offset_days": 60},
+        ],
+        delay_days={"kind": "lognormal", "median": 20, "sigma": 0.5},
+        overrun_share={"kind": "uniform", "low": 0.0, "high": 0.3},
+    )
+    return base | kw
+
+
+def _site_mw(e: ChunkEngine, site: int) -> np.ndarray:
+    f = e.fleet
+    return (f.installed_units * f.fleet.unit_mw)[:, f.fleet.site == site].sum(axis=1)
+
+
+def test_mining_stops_on_converted_mw_and_mw_is_conserved() -> None:
+    s = spec([_dalton()], lease={"rent_usd_per_mw_year": 1.8e6, "term_months": 120})
+    checked = []
+
+    def check(e: ChunkEngine, day: int) -> None:
+        mining = hpc_run_of(e).state.mw_by_use(day)[:, 1, 0]
+        assert (_site_mw(e, 1) <= mining + 1e-6).all()
+        checked.append(day)
+
+    out, engines = run_engine(s, horizon_days=400, keep=KEEP, on_day=check)
+    assert len(checked) == 400
+    total = sum(out[f"hpc_{u}_mw"] for u in USES)
+    np.testing.assert_allclose(total, 1000.0)
+    np.testing.assert_allclose(sum(out[f"hpc_{u}_mw_site1"] for u in USES), 250.0)
+    assert (out["hpc_mining_mw_site1"][:31] == 250).all()  # works start 2026-02-01 = day 31
+    assert (out["hpc_converting_mw_site1"][31] == 100).all()  # all at once
+    assert out["fleet_hashrate_ehs"][40].mean() < out["fleet_hashrate_ehs"][20].mean()
+    assert out["hpc_leased_mw_site1"][399].min() == 100.0
+    assert out["hpc_rent_usd"].sum(axis=0).min() > 0
+    assert out["capex_hpc_usd"].sum(axis=0) == pytest.approx(
+        out["capex_hpc_usd"].sum(axis=0).mean(), rel=0.2
+    )  # budget 70 MW-IT × 9 M$ × (1 + U(0, 0.3))
+    assert 70 * 9e6 <= out["capex_hpc_usd"].sum(axis=0).min()
+    assert out["capex_hpc_usd"].sum(axis=0).max() <= 70 * 9e6 * 1.3 + 1
+
+
+def test_same_results_whatever_the_chunking() -> None:
+    s = spec(
+        [_dalton()],
+        lease={"rent_usd_per_mw_year": 1.8e6, "term_months": 12},
+        default={"annual_rate": 0.5, "driver": "btc_drawdown", "driver_sensitivity": 3.0},
+        release={"delay_days": {"kind": "uniform", "low": 10, "high": 90}},
+    )
+    one, e1 = run_engine(s, paths_blocks=2, chunks=1, horizon_days=500, keep=KEEP)
+    two, e2 = run_engine(s, paths_blocks=2, chunks=2, horizon_days=500, keep=KEEP)
+    for k in KEEP:
+        np.testing.assert_array_equal(one[k], two[k], err_msg=k)
+    ev1 = hpc_run_of(e1[0]).events()
+    ev2 = [hpc_run_of(e).events() for e in e2]
+    assert len(ev1["path"]) == sum(len(e["path"]) for e in ev2) > 0
+    key = lambda ev: sorted(zip(ev["path"], ev["time_days"], ev["kind"], strict=True))  # noqa: E731
+    assert key(ev1) == sorted(key(ev2[0]) + key(ev2[1]))
+    irr = np.vstack([hpc_run_of(e).project_irr_per_year() for e in e2])
+    np.testing.assert_array_equal(hpc_run_of(e1[0]).project_irr_per_year(), irr)
+
+
+def test_option_value_is_a_paired_difference_under_common_random_numbers() -> None:
+    s = spec([_dalton()], lease={"rent_usd_per_mw_year": 1.8e6, "term_months": 120})
+    with_hpc, _ = run_engine(s, horizon_days=300, keep=KEEP)
+    mining_only, _ = run_engine(None, horizon_days=300, keep=("btc_price_usd", "cash_usd"))
+    np.testing.assert_array_equal(with_hpc["btc_price_usd"], mining_only["btc_price_usd"])
+    value = paired_difference(with_hpc["cash_usd"][-1], mining_only["cash_usd"][-1])
+    assert value.shape == (250,) and (value < 0).all()  # capex spent, halls not yet paying
+
+
+def test_sold_machines_are_booked_and_stored_ones_return_after_reconversion() -> None:
+    sold, _ = run_engine(
+        spec(
+            [_dalton(displaced="sell", delay_days={"kind": "fixed", "value": 0})],
+            lease={"rent_usd_per_mw_year": 1.8e6, "term_months": 120},
+        ),
+        horizon_days=60,
+        keep=("asset_sales_usd",),
+    )
+    assert (sold["asset_sales_usd"][31] > 0).all() and sold["asset_sales_usd"][:31].sum() == 0
+
+    s = spec(
+        [
+            _dalton(
+                delay_days={"kind": "fixed", "value": 0},
+                phases=[{"gross_mw": 100, "build_days": 30}],
+            )
+        ],
+        lease={"rent_usd_per_mw_year": 1.8e6, "term_months": 120},
+        default={"forced_month": 2},
+        after_default="reconvert",
+        reconversion={"capex_usd_per_mw": 100_000, "delay_days": {"kind": "fixed", "value": 40}},
+    )
+    site_mw: dict[int, np.ndarray] = {}
+    out, engines = run_engine(
+        s,
+        horizon_days=260,
+        keep=("capex_hpc_reconversion_usd", "hpc_reconverting_mw", "hpc_mining_mw_site1"),
+        on_day=lambda e, d: site_mw.setdefault(d, _site_mw(e, 1)),
+    )
+    assert (out["capex_hpc_reconversion_usd"].sum(axis=0) == 100 * 100_000).all()
+    assert (out["hpc_reconverting_mw"].max(axis=0) == 100).all()
+    assert (out["hpc_mining_mw_site1"][-1] == 250).all()
+    np.testing.assert_allclose(site_mw[259], site_mw[0])  # stored machines are back
+    assert (site_mw[100] < site_mw[0] - 90).all()
+    assert (hpc_run_of(engines[0]).stored_units == 0).all()
+
+
+def _trigger(**policy: object) -> dict:
+    return {"kind": "margin_trigger", "trailing_months": 1, "review_every_days": 30} | policy
+
+
+def test_margin_trigger_budget_cap_and_minimum_hashrate() -> None:
+    undated = [_dalton(start_date=None), _dalton(name="dalton2", start_date=None)]
+    lease = {"rent_usd_per_mw_year": 1.8e6, "term_months": 120}
+    _, (e,) = run_engine(spec(undated, lease=lease, policy=_trigger()), horizon_days=100)
+    st = hpc_run_of(e).state
+    first = round(365.25 / 12)
+    assert (st.start_day == first + 1).all()  # margin < NOI at the first review: start next day
+
+    budget = 70 * 9e6 * 1.5  # one project fits, not two
+    _, (e,) = run_engine(
+        spec(undated, lease=lease, policy=_trigger(capex_budget_usd=budget)), horizon_days=100
+    )
+    st = hpc_run_of(e).state
+    assert np.isfinite(st.start_day[:, 0]).all() and not np.isfinite(st.start_day[:, 1]).any()
+
+    _, (e,) = run_engine(
+        spec(undated, lease=lease, policy=_trigger(min_mining_hashrate_ehs=49.0)), horizon_days=100
+    )
+    assert not np.isfinite(hpc_run_of(e).state.start_day).any()
+
+    # NOI of 59,500 USD/MW-year: only paths whose mining margin collapsed convert
+    cheap = {"rent_usd_per_mw_year": 100_000.0, "term_months": 120}
+    out, (e,) = run_engine(
+        spec(undated, lease=cheap, policy=_trigger()), horizon_days=100, keep=("btc_price_usd",)
+    )
+    started = np.isfinite(hpc_run_of(e).state.start_day[:, 0])
+    assert started.mean() < 0.2
+    price = out["btc_price_usd"]
+    assert 0 < started.sum() and price[:90, started].mean() < 0.9 * price[:90, ~started].mean()
+
+
+class StartOn:
+    """A user policy: start every project on all paths at one review day."""
+
+    def __init__(self, day: int) -> None:
+        self.day = day
+
+    def schedule(self, n_days: int) -> Iterable[int]:
+        return [self.day]
+
+    def decide(self, run: HpcRun, day: int) -> np.ndarray:
+        return np.ones((run.state.n_paths, run.model.n_projects), dtype=bool)
+
+
+def test_custom_policy_and_debt_hook() -> None:
+    s = spec(
+        [_dalton(start_date=None, delay_days={"kind": "fixed", "value": 0})],
+        lease={"rent_usd_per_mw_year": 1.8e6, "term_months": 120},
+        policy={"kind": "custom", "target": "test_component:StartOn", "params": {"day": 10}},
+        financing={"enabled": True, "loan_to_cost": 0.8, "rate_per_year": 0.1, "sweep_share": 0.5},
+    )
+    keep = (
+        "capex_hpc_usd",
+        "hpc_debt_draw_usd",
+        "hpc_debt_interest_usd",
+        "hpc_debt_principal_usd",
+        "hpc_rent_usd",
+    )
+    out, (e,) = run_engine(s, horizon_days=400, keep=keep)
+    st = hpc_run_of(e).state
+    assert (st.start_day == 11).all()
+    np.testing.assert_allclose(
+        out["hpc_debt_draw_usd"].sum(axis=0), 0.8 * out["capex_hpc_usd"].sum(axis=0)
+    )
+    paid = out["hpc_debt_interest_usd"] + out["hpc_debt_principal_usd"]
+    np.testing.assert_allclose(paid, 0.5 * out["hpc_rent_usd"], rtol=1e-12, atol=1e-6)
+    # balance = draws + capitalised interest − principal
+    assert (
+        st.debt_usd[:, 0]
+        > out["hpc_debt_draw_usd"].sum(axis=0) - out["hpc_debt_principal_usd"].sum(axis=0)
+    ).all()
