@@ -118,6 +118,11 @@ class PhaseSpec(Spec):
         "phases, which push it back).",
     )
     build_days: int = _f(unit="day", ge=1, description="Planned works start to live.")
+    delay_days: DistributionSpec | None = _f(
+        None,
+        unit="day",
+        description="This phase's random delay, replacing the project's `delay_days`.",
+    )
 
 
 class ProjectSpec(Spec):

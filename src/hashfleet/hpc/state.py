@@ -217,9 +217,9 @@ class HpcState:
         self.overrun = np.zeros((n, J))
         for j, p in enumerate(spec.projects):
             cols = m.phases_of(j)
-            self.delay_days[:, cols] = inverse_cdf(
-                p.delay_days, u[:, j, lay.delays][:, : cols.size]
-            )
+            for k, (q, ph) in enumerate(zip(cols, p.phases, strict=True)):
+                dist = ph.delay_days if ph.delay_days is not None else p.delay_days
+                self.delay_days[:, q] = inverse_cdf(dist, u[:, j, lay.delays.start + k])
             self.overrun[:, j] = inverse_cdf(p.overrun_share, u[:, j, lay.overrun])
         self.threshold = -np.log1p(-u[:, :, lay.default])  # (n, J, EPISODES)
         self.release_delay = np.rint(inverse_cdf(spec.release.delay_days, u[:, :, lay.release]))
