@@ -12,7 +12,7 @@ from hpc_helpers import START, project, spec, state
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hashfleet.hpc.kernels import USES
+from hashfleet.hpc.kernels import USES, mw_by_use
 
 # ----------------------------------------------------------------- MW conservation
 
@@ -81,6 +81,9 @@ def test_mw_conserved_on_every_path_and_day(plan: tuple) -> None:
         stt.advance(day, np.ones(6))
         mw = stt.mw_by_use(day)
         assert mw.shape[2] == len(USES)
+        m = stt.model  # the cached MW by use equals a fresh computation
+        fresh = mw_by_use(stt.use(day), m.phase_mw, m.phase_site, m.site_capacity_mw)
+        np.testing.assert_array_equal(mw, fresh)
         np.testing.assert_allclose(mw.sum(axis=2), np.broadcast_to(cap, mw.shape[:2]), rtol=1e-12)
         assert (mw >= -1e-9).all()
         # each project's phases are in exactly one use

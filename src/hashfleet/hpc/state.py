@@ -261,6 +261,12 @@ class HpcState:
         self.pending_prepayment_usd = np.zeros((n, J))
         #: Projects whose reconversion ended today (the component brings machines back).
         self.reconverted_today = np.zeros((n, J), dtype=bool)
+        self._by_phase = np.asarray(
+            [spec.projects[j].stop_mining == "by_phase" for j in m.phase_project], dtype=bool
+        )
+        self._any_started = False
+        self._version = 0
+        self._mw_cache: tuple[int, int, float, FloatArray, NDArray[np.int8]] | None = None
 
     # ------------------------------------------------------------------ queries
 
@@ -270,10 +276,11 @@ class HpcState:
         m = self.model
         proj = m.phase_project
         out = np.full(self.works.shape, MINING, dtype=np.int8)
-        by_phase = np.asarray(
-            [m.spec.projects[j].stop_mining == "by_phase" for j in proj], dtype=bool
+        if not self._any_started:
+            return out
+        stopped = np.where(
+            self._by_phase[None, :], self.works <= day, self.first_works[:, proj] <= day
         )
-        stopped = np.where(by_phase[None, :], self.works <= day, self.first_works[:, proj] <= day)
         live = self.live <= day
         out[stopped & ~live] = CONVERTING
         act = self.active[:, proj]
@@ -285,9 +292,24 @@ class HpcState:
         return out
 
     def mw_by_use(self, day: int) -> FloatArray:
-        """MW of each site by use on ``day``, shape (n_paths, n_sites, 5)."""
-        m = self.model
-        return mw_by_use(self.use(day), m.phase_mw, m.phase_site, m.site_capacity_mw)
+        """MW of each site by use on ``day``, shape (n_paths, n_sites, 5).
+
+        Cached: uses change only on a dated transition (works start, live, reconversion) or
+        when a lease episode starts or ends, so the cache holds until the next of those.
+        """
+        c = self._mw_cache
+        if c is None or c[0] != self._version or not c[1] <= day < c[2]:
+            m = self.model
+            use = self.use(day)
+            mw = mw_by_use(use, m.phase_mw, m.phase_site, m.site_capacity_mw)
+            until = np.inf
+            for dates in (self.works, self.first_works, self.live, self.reconv_start):
+                later = dates[dates > day]
+                until = min(until, later.min()) if later.size else until
+            later = self.reconv_end[self.reconv_end > day]
+            until = min(until, later.min()) if later.size else until
+            self._mw_cache = c = (self._version, day, until, mw, use)
+        return c[3]
 
     def irr_flows_usd(self, j: int) -> FloatArray:
         """Monthly net cash flows of project ``j`` (unlevered), shape (n_paths, n_months)."""
@@ -301,6 +323,8 @@ class HpcState:
         mask = mask & ~np.isfinite(self.start_day[:, j])
         if not mask.any():
             return
+        self._any_started = True
+        self._version += 1
         m, p = self.model, self.model.spec.projects[j]
         lease = m.spec.lease
         cols = m.phases_of(j)
@@ -444,6 +468,7 @@ class HpcState:
     def _begin_episode(
         self, j: int, mask: NDArray[np.bool_], day: int, rent: float | FloatArray
     ) -> None:
+        self._version += 1
         self.episode[mask, j] += 1
         self.active[mask, j] = True
         self.rent0[mask, j] = rent if np.isscalar(rent) else np.asarray(rent)[mask]
@@ -492,6 +517,7 @@ class HpcState:
 
     def _vacate(self, mask: NDArray[np.bool_], day: int) -> None:
         """Tenants leave on ``mask`` (n_paths, n_projects): re-lease or reconvert."""
+        self._version += 1
         self.active[mask] = False
         self.next_invoice[mask] = np.inf
         spec = self.model.spec
@@ -574,16 +600,19 @@ class HpcState:
             )
         ending = self.reconv_end == day
         if ending.any():
+            self._version += 1
             self.reconverted_today |= ending
             self.release_day[ending] = np.inf
             self._event("reconversion_end", ending, day, np.zeros(ending.shape))
 
     def _idle_opex(self, day: int, f: dict[str, FloatArray]) -> None:
         rate = self.model.spec.lease.idle_opex_usd_per_mw_it_month
-        if rate <= 0:
+        if rate <= 0 or not (self.commenced & ~self.active).any():  # no hall without a tenant
             return
         m = self.model
-        idle = self.use(day) == IDLE
+        self.mw_by_use(day)
+        assert self._mw_cache is not None
+        idle = self._mw_cache[4] == IDLE
         it_mw = (idle * m.phase_it_kw[None, :] / 1000.0) @ (
             m.phase_project[:, None] == np.arange(m.n_projects)[None, :]
         ).astype(np.float64)
