@@ -90,6 +90,8 @@ def test_same_results_whatever_the_chunking() -> None:
     assert key(ev1) == sorted(key(ev2[0]) + key(ev2[1]))
     irr = np.vstack([hpc_run_of(e).project_irr_per_year() for e in e2])
     np.testing.assert_array_equal(hpc_run_of(e1[0]).project_irr_per_year(), irr)
+    paid = np.vstack([hpc_run_of(e).state.capex_paid_usd for e in e2])
+    np.testing.assert_allclose(paid.sum(axis=1), one["capex_hpc_usd"].sum(axis=0))
 
 
 def test_option_value_is_a_paired_difference_under_common_random_numbers() -> None:

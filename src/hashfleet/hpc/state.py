@@ -259,6 +259,8 @@ class HpcState:
         n_months = int(months_of(m.n_days - 1)) + 1
         self.monthly_flows_usd = np.zeros((n, J, n_months))
         self.pending_prepayment_usd = np.zeros((n, J))
+        #: Conversion and reconversion capex paid so far per path and project (USD).
+        self.capex_paid_usd = np.zeros((n, J))
         #: Projects whose reconversion ended today (the component brings machines back).
         self.reconverted_today = np.zeros((n, J), dtype=bool)
         self._by_phase = np.asarray(
@@ -399,6 +401,7 @@ class HpcState:
             - f["reconversion_capex_usd"]
         )
         self.monthly_flows_usd[:, :, int(months_of(day))] += net
+        self.capex_paid_usd += f["capex_usd"] + f["reconversion_capex_usd"]
         return DayFlows(f)
 
     # ------------------------------------------------------------------ one day's parts
