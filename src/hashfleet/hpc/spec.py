@@ -1,8 +1,11 @@
 """The ``hpc:`` scenario section: conversion projects, leases, tenant credit, policies, debt.
 
-Frozen pydantic models on the scenario's :class:`~hashfleet.scenario.schema.Spec` base
-(unknown keys are errors, numbers finite); every field carries its unit, bounds and a
-description, so the scenario reference can be generated from them.  Cross-field checks say
+Frozen pydantic models with the scenario's conventions (unknown keys are errors, numbers
+finite); every field carries its unit, bounds and a description, so the scenario reference can
+be generated from them.  :class:`Spec` and :func:`_f` mirror those of
+:mod:`hashfleet.scenario.schema` (a test keeps them identical) so that this module imports
+nothing from the package: ``schema.py`` can then import :class:`HpcSpec` for its ``hpc:``
+field without an import cycle.  Cross-field checks say
 how to fix the input.  Checks that need the rest of the scenario (site names, site capacity)
 are in :func:`check_against_sites`.
 
@@ -19,11 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
-
-from hashfleet.scenario.schema import Spec, _f
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "BackstopSpec",
@@ -46,6 +47,21 @@ __all__ = [
 
 #: Days per contract month (a Julian year over 12): used for month-denominated periods.
 DAYS_PER_MONTH: float = 365.25 / 12.0
+
+
+def _f(default: Any = ..., *, unit: str | None = None, description: str, **kw: Any) -> Any:
+    """A ``Field`` with a unit recorded for the generated reference (as in the schema)."""
+    if unit:
+        kw["json_schema_extra"] = {"unit": unit}
+    return Field(default, description=description, **kw)
+
+
+class Spec(BaseModel):
+    """Base of the ``hpc`` models: frozen, unknown keys are errors, numbers finite."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
 
 # --------------------------------------------------------------------- distributions
