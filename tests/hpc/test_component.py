@@ -216,3 +216,35 @@ def test_custom_policy_and_debt_hook() -> None:
         st.debt_usd[:, 0]
         > out["hpc_debt_draw_usd"].sum(axis=0) - out["hpc_debt_principal_usd"].sum(axis=0)
     ).all()
+
+
+def test_displaced_machines_move_to_free_capacity_elsewhere() -> None:
+    """Dalton's S19j Pro cohort is made S19 XP, a model Rockdale also runs: the least
+    efficient machines leave the converted MW, fill Rockdale's ~11 MW of free capacity, and
+    the rest are stored."""
+    s = spec(
+        [_dalton(displaced="move", delay_days={"kind": "fixed", "value": 0})],
+        lease={"rent_usd_per_mw_year": 1.8e6, "term_months": 120},
+    )
+    seen: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def grab(e: ChunkEngine, day: int) -> None:
+        if day in (30, 31):
+            f = e.fleet
+            seen[day] = (f.installed_units.copy(), _site_mw(e, 0))
+
+    _, (e,) = run_engine(
+        s, horizon_days=40, on_day=grab, overrides={"fleet.cohorts[3].model": "Antminer S19 XP"}
+    )
+    fleet = e.fleet.fleet
+    cols = [i for i, lb in enumerate(fleet.labels) if lb.startswith("Antminer S19 XP @")]
+    rock = next(c for c in cols if fleet.site[c] == 0)
+    dalton = next(c for c in cols if fleet.site[c] == 1)
+    before, after = seen[30][0], seen[31][0]
+    moved = after[:, rock] - before[:, rock]
+    free_mw = 450.0 - seen[30][1]
+    assert (moved > 0).all()
+    np.testing.assert_array_equal(moved, np.floor(free_mw / fleet.unit_mw[rock]))
+    assert (seen[31][1] <= 450.0 + 1e-9).all()
+    stored = hpc_run_of(e).stored_units[:, dalton]
+    np.testing.assert_allclose(before[:, dalton] - after[:, dalton], moved + stored)
