@@ -248,3 +248,26 @@ def test_displaced_machines_move_to_free_capacity_elsewhere() -> None:
     assert (seen[31][1] <= 450.0 + 1e-9).all()
     stored = hpc_run_of(e).stored_units[:, dalton]
     np.testing.assert_allclose(before[:, dalton] - after[:, dalton], moved + stored)
+
+
+def test_drawdown_driver_brings_defaults_forward_path_by_path() -> None:
+    """Same seed, same default thresholds (common random numbers): a hazard raised by the BTC
+    drawdown can only bring each path's first default forward, and does on some paths."""
+
+    def first_defaults(k: float) -> np.ndarray:
+        s = spec(
+            [_dalton(delay_days={"kind": "fixed", "value": 0})],
+            lease={"rent_usd_per_mw_year": 1.8e6, "term_months": 120},
+            default={"annual_rate": 0.4, "driver": "btc_drawdown", "driver_sensitivity": k},
+            release={"delay_days": {"kind": "fixed", "value": 5000}},
+        )
+        _, (e,) = run_engine(s, horizon_days=900)
+        ev = hpc_run_of(e).events()
+        day = np.full(250, np.inf)
+        hit = np.asarray(ev["kind"]) == "default"
+        day[ev["path"][hit]] = ev["time_days"][hit]
+        return day
+
+    flat, driven = first_defaults(0.0), first_defaults(4.0)
+    assert (driven <= flat).all()
+    assert (driven < flat).sum() > 10
