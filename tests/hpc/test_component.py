@@ -20,6 +20,8 @@ KEEP = (
     "hpc_rent_usd",
     "capex_hpc_usd",
     "hpc_noi_usd",
+    "hpc_noi_share",
+    "mining_margin_usd",
     *(f"hpc_{u}_mw" for u in USES),
     *(f"hpc_{u}_mw_site1" for u in USES),
 )
@@ -65,6 +67,8 @@ def test_mining_stops_on_converted_mw_and_mw_is_conserved() -> None:
     assert out["fleet_hashrate_ehs"][40].mean() < out["fleet_hashrate_ehs"][20].mean()
     assert out["hpc_leased_mw_site1"][399].min() == 100.0
     assert out["hpc_rent_usd"].sum(axis=0).min() > 0
+    noi, mining = out["hpc_noi_usd"][-365:].sum(axis=0), out["mining_margin_usd"][-365:].sum(axis=0)
+    np.testing.assert_allclose(out["hpc_noi_share"][-1], noi / (noi + mining))
     assert out["capex_hpc_usd"].sum(axis=0) == pytest.approx(
         out["capex_hpc_usd"].sum(axis=0).mean(), rel=0.2
     )  # budget 70 MW-IT × 9 M$ × (1 + U(0, 0.3))

@@ -24,7 +24,7 @@ Daily variables: ``hpc_<use>_mw`` (company-wide) and ``hpc_<use>_mw_site<i>`` fo
 with projects, uses ``mining, converting, leased, idle, reconverting`` (they sum to the
 capacity); ``hpc_revenue_usd`` (rent + backstop), ``hpc_opex_usd``, ``hpc_noi_usd``,
 ``mining_margin_usd`` (mining revenue − power cost), ``hpc_noi_share`` (HPC NOI over HPC NOI
-plus mining margin, 0 when that is ≤ 0).
+plus mining margin over the trailing 365 days, 0 when that is ≤ 0).
 
 Everything the component reads from the engine goes through :class:`EngineAdapter`.
 """
@@ -292,6 +292,8 @@ class HpcRun:
         window = round(spec.policy.trailing_months * DAYS_PER_MONTH)
         keep = spec.policy.kind != "fixed_plan"
         self._margin_ring = np.full((n, S, window if keep else 0), np.nan)
+        self._mix_ring = np.zeros((n, 2, 365))  # HPC NOI, mining margin: last 365 days
+        self._mix_sum = np.zeros((n, 2))
         self._declare()
         engine.add_step(19, "hpc_capacity", self._step_capacity)
         engine.add_step(56, "hpc", self._step_hpc)
@@ -332,7 +334,11 @@ class HpcRun:
         e.declare("hpc_opex_usd", "USD", "HPC landlord-paid and idle-hall opex", total=True)
         e.declare("hpc_noi_usd", "USD", "HPC net operating income", total=True)
         e.declare("mining_margin_usd", "USD", "Mining revenue − power cost", total=True)
-        e.declare("hpc_noi_share", "1", "HPC NOI / (HPC NOI + mining margin), 0 if ≤ 0")
+        e.declare(
+            "hpc_noi_share",
+            "1",
+            "EBITDA mix: HPC NOI / (HPC NOI + mining margin) over the trailing 365 days, 0 if ≤ 0",
+        )
 
     # ------------------------------------------------------------------ calendar
 
@@ -474,8 +480,15 @@ class HpcRun:
         v["hpc_opex_usd"] = opex
         v["hpc_noi_usd"] = noi
         v["mining_margin_usd"] = mining
-        total = noi + mining
-        v["hpc_noi_share"] = np.divide(noi, total, out=np.zeros_like(total), where=total > 0)
+        # EBITDA mix over the trailing year (rent is invoiced monthly: a day's share would
+        # swing between 0 and 1)
+        col = day % self._mix_ring.shape[2]
+        self._mix_sum -= self._mix_ring[:, :, col]
+        self._mix_ring[:, 0, col] = noi
+        self._mix_ring[:, 1, col] = mining
+        self._mix_sum += self._mix_ring[:, :, col]
+        hpc, total = self._mix_sum[:, 0], self._mix_sum.sum(axis=1)
+        v["hpc_noi_share"] = np.divide(hpc, total, out=np.zeros_like(total), where=total > 0)
 
     # ------------------------------------------------------------------ outputs
 
