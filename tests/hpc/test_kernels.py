@@ -95,3 +95,14 @@ def test_irr_closed_form_and_nan() -> None:
     got = irr_per_year(flows)
     assert got[:2] == pytest.approx([1.1**12 - 1, 1.1**12 - 1], rel=1e-9)
     assert np.isnan(got[2])
+
+
+def test_irr_with_several_sign_changes_takes_the_root_nearest_zero() -> None:
+    """Capex, ten years of rent, then a large cost at the end (two IRRs): the NPV at the
+    reported rate is 0 and it is the root nearest 0 (a bracket on the ends misses it)."""
+    flows = np.concatenate([[-1000.0], np.full(120, 15.0), [-400.0]])[None, :]
+    r_year = irr_per_year(flows)[0]
+    r = (1 + r_year) ** (1 / 12) - 1
+    t = np.arange(flows.shape[1])
+    assert abs((flows[0] * (1 + r) ** -t).sum()) < 1e-6
+    assert 0 < r < 0.02

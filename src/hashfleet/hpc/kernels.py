@@ -30,8 +30,9 @@ MW by use
     to the capacity by construction.
 IRR
     Monthly-bucketed project cash flows; the monthly IRR solves ``Σ_t f_t (1+r)^−t = 0``
-    (SciPy Newton over all paths at once, a bracketing check first: NaN where the NPV does
-    not change sign on ``(−0.5, 1)`` per month), annualised as ``(1 + r)^12 − 1``.
+    (bracketed on a grid of monthly rates in ``[−0.2, 0.5]``, the root nearest 0 where there
+    are several, then SciPy Newton over all paths at once; NaN where the NPV does not change
+    sign), annualised as ``(1 + r)^12 − 1``.
 Debt (financing hook)
     Draws are ``loan_to_cost`` of each capex tranche; interest accrues daily at ``r/365.25``
     on the balance and is capitalised until the lease commences; afterwards a share of each
@@ -91,8 +92,8 @@ DAYS_PER_YEAR: float = 365.25
 #: Lease episodes per project and path with pre-drawn default and re-lease draws.
 EPISODES: int = 8
 
-#: Bracket of the monthly IRR (−50 % to +100 % a month).
-_IRR_LO, _IRR_HI = -0.5, 1.0
+#: Range of monthly rates searched for an IRR (−20 % to +50 % a month).
+_IRR_LO, _IRR_HI = -0.2, 0.5
 
 #: Uses of a site's MW, in the order of :func:`mw_by_use`'s last axis.
 USES: tuple[str, ...] = ("mining", "converting", "leased", "idle", "reconverting")
@@ -393,6 +394,12 @@ def debt_day(
 def irr_per_year(flows_usd: FloatArray) -> FloatArray:
     """Annualised IRR of monthly cash flows, per row.
 
+    The NPV is evaluated on a grid of monthly rates over ``[−0.2, 0.5]`` (one matrix
+    product for all rows) to bracket its sign changes; where there are several (flows that
+    change sign more than once), the root nearest 0 is taken.  The root is then found by
+    SciPy's Newton method on all rows at once from the bracket's midpoint, and by ``brentq``
+    in the bracket for the rows Newton leaves it.
+
     Parameters
     ----------
     flows_usd : ndarray, shape (n, n_months)
@@ -402,47 +409,48 @@ def irr_per_year(flows_usd: FloatArray) -> FloatArray:
     -------
     ndarray, shape (n,)
         ``(1 + r)^12 − 1`` with ``r`` the monthly IRR; NaN where the NPV does not change
-        sign on ``r ∈ (−0.5, 1)`` (no IRR, e.g. no inflows) or the solver fails.
+        sign on the grid (no IRR, e.g. no inflows).
     """
     f = np.asarray(flows_usd, dtype=np.float64)
-    t = np.arange(f.shape[1], dtype=np.float64)
-
-    def npv(r: FloatArray) -> FloatArray:
-        return (f * (1.0 + r[:, None]) ** -t[None, :]).sum(axis=1)
-
-    n = f.shape[0]
+    n, T = f.shape
+    t = np.arange(T, dtype=np.float64)
     out = np.full(n, np.nan)
-    lo, hi = np.full(n, _IRR_LO), np.full(n, _IRR_HI)
-    with np.errstate(over="ignore", invalid="ignore"):
-        ok = np.sign(npv(lo)) * np.sign(npv(hi)) < 0
+    grid = np.linspace(_IRR_LO, _IRR_HI, 141)
+    npv_grid = f @ ((1.0 + grid[None, :]) ** -t[:, None])  # (n, G)
+    change = np.signbit(npv_grid[:, :-1]) != np.signbit(npv_grid[:, 1:])
+    change &= (npv_grid[:, :-1] != 0) | (npv_grid[:, 1:] != 0)
+    ok = change.any(axis=1)
     if not ok.any():
         return out
+    # the sign change nearest r = 0
+    dist = np.where(change, np.abs(0.5 * (grid[:-1] + grid[1:]))[None, :], np.inf)
+    g = dist.argmin(axis=1)
     idx = np.flatnonzero(ok)
+    lo, hi = grid[g[idx]], grid[g[idx] + 1]
     sub = f[idx]
     tt = t[None, :]
 
-    def npv_s(r: FloatArray) -> FloatArray:
+    def npv(r: FloatArray) -> FloatArray:
         return (sub * (1.0 + r[:, None]) ** -tt).sum(axis=1)
 
-    def dnpv_s(r: FloatArray) -> FloatArray:
+    def dnpv(r: FloatArray) -> FloatArray:
         return (-tt * sub * (1.0 + r[:, None]) ** (-tt - 1.0)).sum(axis=1)
 
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
             r = np.asarray(
-                optimize.newton(npv_s, np.full(idx.size, 0.01), fprime=dnpv_s, maxiter=50),
-                dtype=np.float64,
+                optimize.newton(npv, 0.5 * (lo + hi), fprime=dnpv, maxiter=50), dtype=np.float64
             )
-        except RuntimeError:  # no row converged: every row is bisected below
+        except RuntimeError:  # no row converged: every row is solved by brentq below
             r = np.full(idx.size, np.nan)
-        good = np.isfinite(r) & (r > _IRR_LO) & (r < _IRR_HI)
-        resid = np.abs(npv_s(np.where(good, r, 0.0)))
+        good = np.isfinite(r) & (r >= lo) & (r <= hi)
+        resid = np.abs(npv(np.where(good, r, 0.0)))
         good &= resid <= 1e-9 * np.abs(sub).sum(axis=1) + 1e-6
-    for k in np.flatnonzero(~good):  # Newton left the bracket or stalled: bracket that row
+    for k in np.flatnonzero(~good):
         row = sub[k]
         r[k] = optimize.brentq(
-            lambda x, row=row: float((row * (1.0 + x) ** -t).sum()), _IRR_LO, _IRR_HI
+            lambda x, row=row: float((row * (1.0 + x) ** -t).sum()), lo[k], hi[k]
         )
     out[idx] = (1.0 + r) ** 12 - 1.0
     return out
