@@ -238,3 +238,42 @@ def test_lease_cash_to_the_cent() -> None:
     ev = stt.event_columns()
     kinds = list(ev["kind"][ev["path"] == 0])
     assert kinds == ["works_start", "phase_live", "commence", "default", "release"]
+
+
+def test_prepayment_opex_and_renewals() -> None:
+    """A 20 % prepayment of the base-term schedule at works start, netted from each base-term
+    invoice; landlord opex = 15 % of each invoice (NOI margin 0.85); a renewal exercised on
+    every path extends the billing past the base term, one never exercised does not (the
+    halls then wait for a new tenant)."""
+    lease = {
+        "rent_usd_per_kw_month": 100.0,
+        "term_months": 12,
+        "ramp_shares": [0.5],
+        "noi_margin": 0.85,
+        "prepayment_share": 0.2,
+        "renewal_options": 1,
+        "renewal_months": 6,
+    }
+    one_phase = [project(phases=[{"gross_mw": 12.5, "build_days": 10}])]  # 10,000 kW IT
+    for p_renew, months in ((1.0, 18), (0.0, 12)):
+        s = spec(
+            one_phase,
+            lease=lease | {"renewal_probability": p_renew},
+            release={"delay_days": {"kind": "fixed", "value": 10_000}},  # no re-lease here
+        )
+        stt = state(s, 4)
+        stt.start(0, np.ones(4, dtype=bool), 0)
+        got = {k: np.zeros(4) for k in ("rent_usd", "prepayment_usd", "landlord_opex_usd")}
+        n_inv = np.zeros(4)
+        for day in range(800):
+            f = stt.advance(day, np.ones(4))
+            for k in got:
+                got[k] += f.usd[k][:, 0]
+            n_inv += f.usd["rent_usd"][:, 0] > 0
+        schedule = [500_000.0] + [1_000_000.0] * 11  # ramp 0.5 in month 0
+        assert got["prepayment_usd"].tolist() == [0.2 * sum(schedule)] * 4
+        assert (n_inv == months).all()
+        rent = 0.8 * sum(schedule) + 1_000_000.0 * (months - 12)
+        np.testing.assert_allclose(got["rent_usd"], rent, atol=1e-6)
+        opex = 0.15 * (sum(schedule) + 1_000_000.0 * (months - 12))
+        np.testing.assert_allclose(got["landlord_opex_usd"], opex, atol=1e-6)
