@@ -56,7 +56,7 @@ def _run(name: str, days: int) -> tuple[dict[str, np.ndarray], Any]:
 
 
 def test_downside_variants_move_the_numbers() -> None:
-    days = 1461  # four years: the year-3 default (lease month 30) is inside
+    days = 1826  # the baseline's five years: every path's year-3 default is inside
     base, _ = _run("ai-pivot", days)
     over, _ = _run("ai-pivot-overrun-30", days)
     late, run_late = _run("ai-pivot-delay-12m", days)
