@@ -62,6 +62,8 @@ def plans(draw: st.DrawFn) -> tuple:
         release={"delay_days": {"kind": "uniform", "low": 0, "high": 60}},
         reconversion={"delay_days": {"kind": "uniform", "low": 1, "high": 60}},
         policy={"kind": "margin_trigger"},
+        backstop=draw(st.sampled_from([None, {"share": 0.5, "months": 3}])),
+        financing={"enabled": draw(st.booleans())},
     )
     starts = [draw(st.integers(0, 100)) for _ in s.projects]
     return s, starts, draw(st.integers(0, 2**32 - 1))
@@ -69,7 +71,8 @@ def plans(draw: st.DrawFn) -> tuple:
 
 @given(plans())
 def test_mw_conserved_on_every_path_and_day(plan: tuple) -> None:
-    """mining + converting + leased + idle + reconverting = capacity, each ≥ 0, always."""
+    """mining + converting + leased + idle + reconverting = capacity, each ≥ 0, always (and
+    every flow ≥ 0, debt never negative)."""
     s, starts, seed = plan
     stt = state(s, 6, seed=seed, n_days=300)
     rng = np.random.default_rng(seed)
@@ -78,7 +81,10 @@ def test_mw_conserved_on_every_path_and_day(plan: tuple) -> None:
         for j, d in enumerate(starts):
             if d == day:
                 stt.start(j, rng.random(6) < 0.7, day)
-        stt.advance(day, np.ones(6))
+        flows = stt.advance(day, np.ones(6))
+        for name, usd in flows.usd.items():
+            assert (usd >= 0).all(), name
+        assert (stt.debt_usd >= -1e-6).all()
         mw = stt.mw_by_use(day)
         assert mw.shape[2] == len(USES)
         m = stt.model  # the cached MW by use equals a fresh computation
