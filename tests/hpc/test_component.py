@@ -275,3 +275,22 @@ def test_drawdown_driver_brings_defaults_forward_path_by_path() -> None:
     flat, driven = first_defaults(0.0), first_defaults(4.0)
     assert (driven <= flat).all()
     assert (driven < flat).sum() > 10
+
+
+def test_fixed_plan_on_day_zero_within_the_capex_budget() -> None:
+    """Two projects dated on the run's first day; the budget takes only the first."""
+    dated = [
+        _dalton(start_date="2026-01-01", phases=[{"gross_mw": 50, "build_days": 30}]),
+        _dalton(
+            name="second", start_date="2026-01-01", phases=[{"gross_mw": 50, "build_days": 30}]
+        ),
+    ]
+    s = spec(
+        dated,
+        lease={"rent_usd_per_mw_year": 1.8e6, "term_months": 120},
+        policy={"capex_budget_usd": 35 * 9e6},  # 50 MW × 0.7 IT × 9 M$/MW IT: one project
+    )
+    out, (e,) = run_engine(s, horizon_days=20, keep=("hpc_converting_mw_site1",))
+    st = hpc_run_of(e).state
+    assert (st.start_day[:, 0] == 0).all() and not np.isfinite(st.start_day[:, 1]).any()
+    assert (out["hpc_converting_mw_site1"] == 50).all()

@@ -230,9 +230,13 @@ class HpcState:
         self.first_works = _inf((n, J))
         self.works = _inf((n, Q))
         self.live = _inf((n, Q))
-        T = len(spec.projects[0].capex_tranches)
-        self.tranche_day: list[FloatArray] = [_inf((n, 0, T))] * J
-        self.tranche_usd: list[FloatArray] = [np.zeros((n, 0, T))] * J
+        # per project, (n_paths, n_phases, n_tranches) once it starts somewhere
+        self.tranche_day: list[FloatArray] = [
+            _inf((n, 0, len(p.capex_tranches))) for p in spec.projects
+        ]
+        self.tranche_usd: list[FloatArray] = [
+            np.zeros((n, 0, len(p.capex_tranches))) for p in spec.projects
+        ]
         self.committed_capex_usd = np.zeros(n)
         # lease episodes
         self.commenced = np.zeros((n, J), dtype=bool)
