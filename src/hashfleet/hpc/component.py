@@ -32,6 +32,7 @@ Everything the component reads from the engine goes through :class:`EngineAdapte
 from __future__ import annotations
 
 import importlib
+import warnings
 import weakref
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -439,7 +440,8 @@ class HpcRun:
     def trailing_margin_usd_per_mw_year(self) -> FloatArray:
         """Mean mining margin per MW over the trailing window, per site (USD/MW/year),
         (n_paths, n_sites); NaN where a site had no machines."""
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: a site without machines
             return np.nanmean(self._margin_ring, axis=2) * 365.25
 
     def _step_hpc(self, day: int) -> None:
