@@ -44,6 +44,7 @@ from numpy.typing import NDArray
 from hashfleet.hpc.kernels import USES, FloatArray, irr_per_year
 from hashfleet.hpc.spec import DAYS_PER_MONTH, HpcPolicySpec, HpcSpec
 from hashfleet.hpc.state import FLOW_NAMES, HpcModel, HpcState
+from hashfleet.numeric import rows_dot
 
 if TYPE_CHECKING:
     from hashfleet.engine.core import ChunkEngine
@@ -133,15 +134,15 @@ class EngineAdapter:
         price = np.nan_to_num(self._price, nan=avg_price)[self.col_site]
         # machines that would not cover their power are curtailed: they add no margin
         margin = np.maximum(th * rev_per_th[:, None] - avail * 24.0 * price[None, :], 0.0)
-        mw = avail @ self._onehot
+        mw = rows_dot(avail, self._onehot)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (margin @ self._onehot) / mw
+            return rows_dot(margin, self._onehot) / mw
 
     # -------------------------------------------------------------- fleet
 
     def installed_site_mw(self) -> FloatArray:
         """MW at the meter of the installed machines of each site, (n_paths, n_sites)."""
-        return (self.engine.fleet.installed_units * self.unit_mw) @ self._onehot
+        return rows_dot(self.engine.fleet.installed_units * self.unit_mw, self._onehot)
 
     def installed_units(self) -> FloatArray:
         """Installed units per path and fleet column (a view; change with the methods)."""

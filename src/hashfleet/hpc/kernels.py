@@ -66,6 +66,7 @@ from hashfleet.hpc.spec import (
     TriangularDist,
     UniformDist,
 )
+from hashfleet.numeric import rows_dot
 
 __all__ = [
     "DAYS_PER_YEAR",
@@ -350,7 +351,7 @@ def mw_by_use(
     onehot = (phase_site[:, None] == np.arange(n_sites)[None, :]).astype(np.float64)
     out = np.empty((n_paths, n_sites, len(USES)))
     for u in range(1, len(USES)):
-        out[:, :, u] = ((use == u) * phase_mw[None, :]) @ onehot
+        out[:, :, u] = rows_dot((use == u) * phase_mw[None, :], onehot)
     out[:, :, MINING] = site_capacity_mw[None, :] - out[:, :, 1:].sum(axis=2)
     return out
 
@@ -416,7 +417,7 @@ def irr_per_year(flows_usd: FloatArray) -> FloatArray:
     t = np.arange(T, dtype=np.float64)
     out = np.full(n, np.nan)
     grid = np.linspace(_IRR_LO, _IRR_HI, 141)
-    npv_grid = f @ ((1.0 + grid[None, :]) ** -t[:, None])  # (n, G)
+    npv_grid = rows_dot(f, (1.0 + grid[None, :]) ** -t[:, None])  # (n, G)
     change = np.signbit(npv_grid[:, :-1]) != np.signbit(npv_grid[:, 1:])
     change &= (npv_grid[:, :-1] != 0) | (npv_grid[:, 1:] != 0)
     ok = change.any(axis=1)

@@ -59,6 +59,7 @@ from hashfleet.hpc.kernels import (
     uniform_layout,
 )
 from hashfleet.hpc.spec import HpcSpec, check_against_sites
+from hashfleet.numeric import rows_dot
 
 __all__ = ["FLOW_NAMES", "DayFlows", "HpcModel", "HpcState"]
 
@@ -620,9 +621,8 @@ class HpcState:
         self.mw_by_use(day)
         assert self._mw_cache is not None
         idle = self._mw_cache[4] == IDLE
-        it_mw = (idle * m.phase_it_kw[None, :] / 1000.0) @ (
-            m.phase_project[:, None] == np.arange(m.n_projects)[None, :]
-        ).astype(np.float64)
+        onehot = (m.phase_project[:, None] == np.arange(m.n_projects)[None, :]).astype(float)
+        it_mw = rows_dot(idle * m.phase_it_kw[None, :] / 1000.0, onehot)
         f["idle_opex_usd"] += it_mw * rate * 12.0 / DAYS_PER_YEAR
 
     def _debt(self, f: dict[str, FloatArray]) -> None:
