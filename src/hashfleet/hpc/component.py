@@ -94,7 +94,8 @@ class EngineAdapter:
         self.col_site: NDArray[np.intp] = fleet.site
         self.unit_mw: FloatArray = fleet.unit_mw
         self.col_model: tuple[str, ...] = tuple(lb.split(" @ ")[0] for lb in fleet.labels)
-        self._onehot = fleet.site_onehot
+        n_sites = len(fleet.site_names)  # cohort -> site indicator, (n_cohorts, n_sites)
+        self._onehot = (fleet.site[:, None] == np.arange(n_sites)[None, :]).astype(np.float64)
         self._price = fleet.site_price_usd_per_mwh
 
     # -------------------------------------------------------------- market (stage ≥ 40)
