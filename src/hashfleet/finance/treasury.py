@@ -64,7 +64,7 @@ def load_custom(target: str) -> Callable[[TreasuryContext], FloatArray]:
         raise InputError(
             f"treasury.custom: expected 'module:function', got {target!r} ({e})"
         ) from None
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def treasury_orders(
