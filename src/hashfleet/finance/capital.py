@@ -78,6 +78,11 @@ CAPITAL_VARIABLES: dict[str, tuple[str, str]] = {
     "net_leverage": ("1", "(Debt − cash) / trailing annualised EBITDA (capped at 1e6)"),
     "dscr": ("1", "Trailing EBITDA / debt service (capped at 1e6)"),
     "equity_value_usd": ("USD", "Share-price proxy × shares"),
+    "nav_usd": (
+        "USD",
+        "Net asset value: cash + BTC (treasury and collateral) at price + fleet at secondary "
+        "value − debt − accrued interest (not floored)",
+    ),
     "insolvent": ("1", "1 from the day the path became insolvent"),
 }
 
@@ -412,7 +417,7 @@ def run_day(book: CapitalBook, x: DayInputs) -> None:
     if spec.check_identities:
         st.check_identities()
     book.min_cash_usd = np.minimum(book.min_cash_usd, st.cash_usd)
-    _values(book, price, share_price, ltv_max, m)
+    _values(book, price, share_price, ltv_max, m, x.fleet_value_usd)
 
 
 def _debt_day(book: CapitalBook, x: DayInputs, live: BoolArray, drawdown: FloatArray) -> FloatArray:
@@ -540,7 +545,12 @@ def _emergency(
 
 
 def _values(
-    book: CapitalBook, price: FloatArray, share_price: FloatArray, ltv_max: FloatArray, m: Any
+    book: CapitalBook,
+    price: FloatArray,
+    share_price: FloatArray,
+    ltv_max: FloatArray,
+    m: Any,
+    fleet_value_usd: FloatArray,
 ) -> None:
     st = book.state
     cash = st.ledger.cash
@@ -568,6 +578,13 @@ def _values(
     v["shares"] = st.shares.copy()
     v["share_price_usd"] = share_price
     v["equity_value_usd"] = share_price * st.shares
+    v["nav_usd"] = (
+        st.cash_usd
+        + (st.btc + v["btc_collateral"]) * price
+        + fleet_value_usd
+        - v["debt_usd"]
+        - st.accrued_usd.sum(axis=1)
+    )
     v["max_ltv"] = ltv_max
     v["net_leverage"] = np.clip(m.net_leverage, -_CAP, _CAP)
     v["dscr"] = np.clip(m.dscr, -_CAP, _CAP)
@@ -633,8 +650,8 @@ class CapitalComponent:
             st = b.state
             if name == "min_cash_usd":
                 parts.append(b.min_cash_usd)
-            elif name == "equity_value_usd":
-                parts.append(b.values["equity_value_usd"])
+            elif name in b.values:
+                parts.append(b.values[name])
             else:
                 parts.append(np.asarray(getattr(st, name), dtype=float))
         return np.concatenate(parts)

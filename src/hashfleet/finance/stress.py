@@ -169,7 +169,12 @@ class CapitalRun:
         ``path, day, kind, instrument``.
     insolvent_day : ndarray of int, shape (n_paths,)
         −1 if solvent at the horizon.
-    min_cash_usd, equity_raised_usd, ending_equity_usd : ndarray, shape (n_paths,)
+    min_cash_usd, equity_raised_usd : ndarray, shape (n_paths,)
+    ending_equity_usd : ndarray, shape (n_paths,)
+        Net asset value at the horizon (USD, not floored; ``nav_usd``): the "ending equity"
+        of VaR/CVaR.
+    ending_share_value_usd : ndarray, shape (n_paths,)
+        Share-price proxy × shares at the horizon (floored at 0).
     totals : dict of str -> ndarray, shape (n_paths,)
         Run totals of production and cost flows.
     """
@@ -180,6 +185,7 @@ class CapitalRun:
     min_cash_usd: FloatArray
     equity_raised_usd: FloatArray
     ending_equity_usd: FloatArray
+    ending_share_value_usd: FloatArray
     totals: dict[str, FloatArray]
 
     @property
@@ -275,7 +281,8 @@ def run_capital(
         insolvent_day=comp.final("insolvent_day").astype(np.int64)[:paths],
         min_cash_usd=comp.final("min_cash_usd")[:paths],
         equity_raised_usd=comp.final("equity_raised_usd")[:paths],
-        ending_equity_usd=comp.final("equity_value_usd")[:paths],
+        ending_equity_usd=comp.final("nav_usd")[:paths],
+        ending_share_value_usd=comp.final("equity_value_usd")[:paths],
         totals={k: v[:paths] for k, v in totals.items()},
     )
 
@@ -310,6 +317,7 @@ def summarise(
         f"ending_equity_var_{alpha:g}_usd": var,
         f"ending_equity_cvar_{alpha:g}_usd": cvar,
         "ending_equity_mean_usd": float(run.ending_equity_usd.mean()),
+        "ending_share_value_median_usd": float(np.median(run.ending_share_value_usd)),
         "all_in_cost_usd_per_btc_median": float(np.nanmedian(cost)),
     }
     return out
