@@ -357,7 +357,7 @@ def run_day(book: CapitalBook, x: DayInputs) -> None:
         if isinstance(s, BtcLoanSpec):
             ev = dk.btc_loan_collateral(st, i, s, price, book.deadline[:, i], day, live)
             owed = st.debt_usd[:, i] + st.accrued_usd[:, i]
-            ltv = dk._ltv(owed, st.collateral_btc[:, i] * price)
+            ltv = dk.ltv_ratio(owed, st.collateral_btc[:, i] * price)
         elif isinstance(s, EquipmentLoanSpec):
             ltv, ev = dk.equipment_ltv(st, i, s, x.fleet_value_usd, book.deadline[:, i], day, live)
         else:

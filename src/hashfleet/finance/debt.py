@@ -60,6 +60,7 @@ __all__ = [
     "convert",
     "draw",
     "equipment_ltv",
+    "ltv_ratio",
     "opening_balance_usd",
     "pay_accrued",
     "pay_due",
@@ -358,7 +359,7 @@ def btc_loan_collateral(
     """
     owed = state.debt_usd[:, i] + state.accrued_usd[:, i]
     active = live & (owed > 0)
-    ltv = _ltv(owed, state.collateral_btc[:, i] * price_usd)
+    ltv = ltv_ratio(owed, state.collateral_btc[:, i] * price_usd)
     called = active & (ltv >= spec.margin_call_ltv) & (call_deadline < 0)
     call_deadline[called] = day + spec.cure_days
     open_ = active & (call_deadline >= 0)
@@ -369,11 +370,11 @@ def btc_loan_collateral(
     state.collateral_btc[:, i] += move
     value = state.collateral_btc[:, i] * price_usd
     excess = np.maximum(owed - spec.initial_ltv * value, 0.0)
-    prepay = np.where(open_ & (_ltv(owed, value) >= spec.margin_call_ltv), excess, 0.0)
+    prepay = np.where(open_ & (ltv_ratio(owed, value) >= spec.margin_call_ltv), excess, 0.0)
     prepay = np.minimum(np.minimum(prepay, np.maximum(state.cash_usd, 0.0)), state.debt_usd[:, i])
     pay_due(state, i, prepay, "repaid")
     owed = state.debt_usd[:, i] + state.accrued_usd[:, i]
-    ltv = _ltv(owed, value)
+    ltv = ltv_ratio(owed, value)
     cured = open_ & (ltv < spec.margin_call_ltv)
     call_deadline[cured] = -1
     expired = open_ & ~cured & (day >= call_deadline)
@@ -430,7 +431,7 @@ def equipment_ltv(
     debt = state.debt_usd[:, i]
     value = spec.collateral_share * fleet_value_usd
     active = live & (debt > 0)
-    ltv = _ltv(debt, value)
+    ltv = ltv_ratio(debt, value)
     called = active & (ltv > spec.max_ltv) & (call_deadline < 0)
     call_deadline[called] = day + spec.cure_days
     open_ = active & (call_deadline >= 0)
@@ -444,11 +445,11 @@ def equipment_ltv(
         "accelerated",
     )
     call_deadline[demanded] = -1
-    ltv = _ltv(state.debt_usd[:, i], value)
+    ltv = ltv_ratio(state.debt_usd[:, i], value)
     return ltv, {"margin_call": called, "margin_call_cured": cured, "prepayment_demanded": demanded}
 
 
-def _ltv(owed: FloatArray, value: FloatArray) -> FloatArray:
+def ltv_ratio(owed: FloatArray, value: FloatArray) -> FloatArray:
     """``owed / value``; ``inf`` where something is owed against nothing, 0 where nothing."""
     safe = np.where(value > 0, value, 1.0)
     return np.where(value > 0, owed / safe, np.where(owed > 0, np.inf, 0.0))
