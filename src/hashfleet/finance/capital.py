@@ -9,7 +9,9 @@ engine's shape), then :func:`run_day` applies the **daily order of operations** 
    assumes every coin is sold, is replaced by the coins); booked inflows and outflows into
    cash by category;
 2. debt: Actual/365 accrual; today's dated events (draws, 30/360 periods, monthly interest,
-   puts, maturities with refinancing or conversion); soft-call conversions; project-debt
+   puts — refinanced like a maturity when the note's refinancing is ``market`` and the market
+   is open, the note then keeping its dates at the new coupon —, maturities with refinancing
+   or conversion); soft-call conversions; project-debt
    sweeps; balances accelerated by yesterday's covenant default; cash taxes;
 3. treasury policy: sell or buy BTC;
 4. collateral: BTC-backed loans (margin call, top-up, cure, liquidation) and equipment loans
@@ -454,8 +456,19 @@ def _debt_day(book: CapitalBook, x: DayInputs, live: BoolArray, drawdown: FloatA
             assert isinstance(s, ConvertibleSpec)
             px = _share_price(book, x)
             put = live & (px < s.conversion_price_usd_per_share) & (st.debt_usd[:, i] > 0)
-            dk.pay_due(st, i, np.where(put, s.put_share * st.debt_usd[:, i], 0.0), "put")
-            book.event("put", put, day, s.name)
+            amount = np.where(put, s.put_share * st.debt_usd[:, i], 0.0)
+            ref = s.refinance
+            rolled = put & (ref.mode == "market") & (drawdown <= ref.max_drawdown)
+            if rolled.any():  # the put is refinanced: the note keeps its dates, new coupon
+                st.principal("refinanced_out", i, -np.where(rolled, amount, 0.0))
+                st.principal("refinanced_in", i, np.where(rolled, amount, 0.0))
+                st.cash("fees", -np.round(np.where(rolled, amount, 0.0) * ref.fee_share, 2))
+                book.rate[rolled, i] = (
+                    ref.base_rate_per_year + ref.stress_spread_per_year * drawdown[rolled]
+                )
+                book.event("refinanced", rolled, day, s.name)
+            dk.pay_due(st, i, np.where(rolled, 0.0, amount), "put")
+            book.event("put", put & ~rolled, day, s.name)
         else:
             _maturity(book, i, x, live, drawdown)
     for i, s in enumerate(spec.instruments):

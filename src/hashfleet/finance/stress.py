@@ -53,10 +53,12 @@ __all__ = [
     "CapitalRun",
     "ReverseStress",
     "engine_p_insolvency",
+    "resolved_data",
     "reverse_stress",
     "run_capital",
     "shock_overrides",
     "shocked_scenario",
+    "stress",
     "summarise",
 ]
 
@@ -154,8 +156,20 @@ def shocked_scenario(
     plain = {k: v for k, v in data.items() if k != "capital"}
     ovr = dict(overrides or {})
     if name is not None:
-        ovr |= shock_overrides(plain, name, level)
+        ovr |= shock_overrides(resolved_data(plain, base_dir), name, level)
     return load_scenario_text(yaml.safe_dump(plain), overrides=ovr, base_dir=base_dir)
+
+
+def resolved_data(data: Mapping[str, Any], base_dir: str | Path | None = None) -> dict:
+    """``data`` validated and dumped back with every field filled in (``extends`` merged),
+    which is what the shock builders read."""
+    import yaml
+
+    from hashfleet.scenario import dump_resolved, load_scenario_text
+
+    plain = {k: v for k, v in data.items() if k != "capital"}
+    sc = load_scenario_text(yaml.safe_dump(plain), base_dir=base_dir)
+    return dict(yaml.safe_load(dump_resolved(sc)))
 
 
 @dataclass
@@ -424,3 +438,51 @@ def engine_p_insolvency(
         return int((run.insolvent_day >= 0).sum()), run.n_paths
 
     return p
+
+
+def stress(
+    data: Mapping[str, Any],
+    capital: CapitalSpec,
+    *,
+    shocks: Mapping[str, float | None] | None = None,
+    paths: int | None = None,
+    seed: int | None = None,
+    horizons_days: Sequence[int] | None = None,
+    base_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """``hashfleet stress``: the plan under the scenario's own Monte Carlo (``"base"``) and
+    each named shock, all with the same seed (common random numbers).
+
+    Parameters
+    ----------
+    data : mapping
+        The scenario as merged YAML data (``load_scenario_data``), ``capital`` key ignored.
+    shocks : mapping of shock name -> level (None: the shock's default), optional
+        Default: every shock of :data:`SHOCKS`.
+
+    Returns
+    -------
+    dict
+        ``{"base": summary, shock: summary | {"not_applicable": reason}, ...}`` with
+        :func:`summarise`'s summaries plus each shock's level and overrides.
+    """
+    plain = {k: v for k, v in data.items() if k != "capital"}
+    run_spec = resolved_data(plain, base_dir)["run"]
+    n = int(paths or run_spec.get("paths", 1000))
+    sd = int(seed if seed is not None else run_spec.get("seed", 0))
+    todo: dict[str, float | None] = dict(shocks) if shocks is not None else dict.fromkeys(SHOCKS)
+    out: dict[str, Any] = {}
+    full = resolved_data(plain, base_dir)
+    for name, level in [("base", None), *todo.items()]:
+        try:
+            ovr = {} if name == "base" else shock_overrides(full, name, level)
+        except InputError as e:
+            out[name] = {"not_applicable": str(e)}
+            continue
+        sc = shocked_scenario(plain, base_dir=base_dir, overrides=ovr)
+        summary = summarise(run_capital(sc, capital, paths=n, seed=sd), horizons_days)
+        if name != "base":
+            summary["level"] = SHOCKS[name][1] if level is None else level
+            summary["overrides"] = ovr
+        out[name] = summary
+    return out
