@@ -133,9 +133,10 @@ class EngineAdapter:
     production sold at the day's price), ``engine.values["production_btc"]``,
     ``engine.today["btc_price_usd"]`` and ``["expected_hashprice_usd_per_ph_day"]``,
     ``engine.fleet.installed_units`` with the compiled cohorts' TH/s and J/TH, the scenario's
-    ``asic_market`` (secondary-price parameters), ``company`` (opening cash and BTC) and
-    ``run.start``.  Writes: ``engine.cash_usd``, ``engine.btc`` and ``engine.values``; stops
-    insolvent paths by removing their installed units.
+    ``asic_market`` (secondary-price parameters), ``company`` (opening cash and BTC),
+    ``run.start`` and the shipped price history before the start.  Writes:
+    ``engine.cash_usd``, ``engine.btc`` and ``engine.values``; stops insolvent paths by
+    removing their installed units.
     """
 
     MINING_REVENUE = "revenue_usd"
@@ -151,6 +152,18 @@ class EngineAdapter:
         self.starting_btc = float(sc.company.starting_btc)
         am = sc.asic_market
         self._secondary = (am.reference_power_usd_per_mwh, am.payback_days, am.floor_usd_per_th)
+
+    def pre_start_high_usd(self) -> float:
+        """The highest BTC close of the shipped history over the 365 days before the start
+        (0 if history does not cover them): the running maximum the stress indicator
+        starts from, so a crash on day 0 counts as a drawdown."""
+        from hashfleet import history
+
+        daily = history.load_daily()["price_usd"]
+        lo = np.datetime64(self.start - dt.timedelta(days=365))
+        hi = np.datetime64(self.start - dt.timedelta(days=1))
+        window = daily[(daily.index >= lo) & (daily.index <= hi)].dropna()
+        return float(window.max()) if len(window) else 0.0
 
     def read(self, day: int) -> DayInputs:
         """Today's inputs (call at the settle stage)."""
@@ -634,6 +647,7 @@ class CapitalComponent:
             adapter.starting_btc,
             adapter.path_offset,
         )
+        book.peak_price[:] = adapter.pre_start_high_usd()
         self.books.append(book)
         for name, (unit, desc) in CAPITAL_VARIABLES.items():
             engine.declare(name, unit, desc)

@@ -42,7 +42,8 @@ class RefinanceSpec(Spec):
 
     ``market``: a path rolls its balance into a bullet loan (monthly 30/360 interest) at
     ``base_rate_per_year + stress_spread_per_year · drawdown`` where the stress indicator
-    ``drawdown`` is the BTC price's fall from its running maximum since the start (0..1); a
+    ``drawdown`` is the BTC price's fall from its running maximum (0..1), the maximum starting
+    from history's highest close of the 365 days before the run (so a day-0 crash counts); a
     path whose drawdown exceeds ``max_drawdown`` finds no lender and must repay in cash.
     """
 

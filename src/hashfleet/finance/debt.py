@@ -23,7 +23,8 @@ month's length).
 
 **Maturity.**  What remains is repaid in cash, except on paths where the instrument's
 :class:`~hashfleet.finance.capital_spec.RefinanceSpec` is ``market`` and the market is open
-(the BTC drawdown from its running maximum is at most ``max_drawdown``): there the balance is
+(the BTC drawdown from its running maximum — which starts at history's highest close
+of the year before the run — is at most ``max_drawdown``): there the balance is
 rolled into a bullet at ``base + spread × drawdown`` for ``term_months`` (a fee paid in
 cash), and the calendar continues with monthly interest dates and the next maturity.
 A convertible converts at maturity instead when the share-price proxy is at or above its

@@ -6,7 +6,8 @@ YAML as a dict) and a shock level into dotted-path overrides, applied exactly li
 
 * ``price_crash`` (level: share of the price lost on day 0, 0..1): the BTC price model starts
   at ``(1 − level)`` × its start; the network hashrate keeps its own path, so it **lags** the
-  price (miners do not switch off at once).  Under common random numbers a GBM/Merton/
+  price (miners do not switch off at once); the refinancing stress indicator sees the crash
+  as a drawdown from the pre-start high.  Under common random numbers a GBM/Merton/
   bootstrap path scales with its start, so insolvency is monotone in the level path by path;
 * ``halving`` (level: days until the next halving): the chain starts ``level × 144`` blocks
   before the next halving height;
