@@ -8,6 +8,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
+import pytest
 import yaml
 
 from hashfleet.engine.core import ChunkEngine
@@ -20,6 +21,7 @@ from hashfleet.finance.stress import (
     reverse_stress,
     run_capital,
     shocked_scenario,
+    stress,
     summarise,
 )
 
@@ -169,3 +171,28 @@ def test_reverse_stress_on_the_engine_rerun_with_fresh_seeds() -> None:
         k, n = k + kk, n + nn
     tol = 3 * np.hypot(np.sqrt(0.2 * 0.8 / n), r.slope * r.se)
     assert abs(k / n - 0.2) <= tol
+
+
+def test_stress_runs_the_base_and_named_shocks_with_one_seed() -> None:
+    data = BASELINE | {"run": BASELINE["run"] | {"horizon_days": 60}}
+    out = stress(
+        data,
+        plan(check_identities=False),
+        paths=250,
+        seed=3,
+        horizons_days=[60],
+        shocks={"price_crash": 0.6, "power_spike": 1.0, "tenant_default": None},
+        base_dir=ROOT / "scenarios",
+    )
+    assert "hpc" in out["tenant_default"]["not_applicable"]
+    assert out["price_crash"]["overrides"] == {
+        "market.btc_price.start_usd": pytest.approx(
+            BASELINE["market"]["btc_price"]["start_usd"] * 0.4
+        )
+    }
+    # same seed: a 60 % crash or doubled power prices lower the mean ending equity, and
+    # doubled power prices raise the all-in cost per BTC
+    for shock in ("price_crash", "power_spike"):
+        assert out[shock]["ending_equity_mean_usd"] < out["base"]["ending_equity_mean_usd"]
+    cost = "all_in_cost_usd_per_btc_median"
+    assert out["power_spike"][cost] > out["base"][cost]

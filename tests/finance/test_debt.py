@@ -171,3 +171,30 @@ def test_refinancing_at_maturity_depends_on_the_stress_indicator() -> None:
         (0, "refinanced"),
         (1, "repaid_at_maturity"),
     }
+
+
+def test_put_is_refinanced_when_the_market_is_open() -> None:
+    ref = {
+        "mode": "market",
+        "max_drawdown": 0.3,
+        "base_rate_per_year": 0.05,
+        "stress_spread_per_year": 0.0,
+        "term_months": 12,
+        "fee_share": 0.0,
+    }
+    put = CONV | {
+        "put_dates": ["2026-03-01"],
+        "conversion_price_usd_per_share": 1e9,
+        "refinance": ref,
+    }
+    spec = CapitalSpec.model_validate(
+        {"instruments": [put], "check_identities": True, "equity": {"shares_outstanding": 1e6}}
+    )
+    b = book(spec, n_paths=2, cash=5e8)
+    prices = np.stack([np.full(70, 100.0), np.linspace(100.0, 40.0, 70)], axis=1)
+    for d in range(70):
+        run_day(b, day(d, 2, price=prices[d]))
+    assert b.state.debt_usd[:, 0].tolist() == [172_500_000.0, 0.0]
+    assert b.rate[0, 0] == pytest.approx(0.05)
+    ev = b.events()
+    assert set(zip(ev["path"], ev["kind"], strict=True)) == {(0, "refinanced"), (1, "put")}
