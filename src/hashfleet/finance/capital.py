@@ -251,10 +251,12 @@ class CapitalBook:
         self.state = CapitalState.start(n_paths, n, cash_usd, btc, spec.equity.shares_outstanding)
         for i, s in enumerate(inst):
             self.state.debt_usd[:, i] = dk.opening_balance_usd(s, start)
-        self.rate = np.array(
-            [[getattr(s, "rate_per_year", 0.0) or getattr(s, "coupon_per_year", 0.0) for s in inst]]
-            * n_paths
-        ).reshape(n_paths, n)
+        #: Contract rate (coupon for convertibles) per path and instrument, 1/year; a
+        #: refinancing changes it on the paths it rolls.
+        contract = [
+            s.coupon_per_year if isinstance(s, ConvertibleSpec) else s.rate_per_year for s in inst
+        ]
+        self.rate = np.tile(np.asarray(contract, dtype=float), (n_paths, 1))
         self.deadline = np.full((n_paths, n), -1, dtype=np.int64)
         self.events_by_day: dict[int, list[dk.DebtEvent]] = {}
         for i, s in enumerate(inst):
@@ -271,7 +273,6 @@ class CapitalBook:
         ]
         cov = spec.covenants
         self.cov_days = set(range(cov.test_every_days, n_days, cov.test_every_days))
-        self.ebitda = Trailing(n_paths, max(cov.window_days, spec.equity.ebitda_window_days))
         self.ebitda_cov = Trailing(n_paths, cov.window_days)
         self.ebitda_eq = Trailing(n_paths, spec.equity.ebitda_window_days)
         self.service = Trailing(n_paths, cov.window_days)
