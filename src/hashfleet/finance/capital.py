@@ -211,7 +211,13 @@ class EngineAdapter:
         e.values.update(book.values)
 
     def stop(self, mask: BoolArray) -> None:
-        """Switch off the fleet of ``mask`` paths (removes their installed units)."""
+        """Stop ``mask`` paths: clear them in ``engine.operating`` if the engine has that
+        per-path mask (the proposed hook), else switch their fleet off by removing their
+        installed units."""
+        operating = getattr(self.engine, "operating", None)
+        if operating is not None:
+            operating &= ~mask
+            return
         f = self.engine.fleet
         for c in range(f.installed_units.shape[1]):
             f.remove_units(c, np.where(mask, f.installed_units[:, c], 0.0))
