@@ -198,3 +198,12 @@ def test_put_is_refinanced_when_the_market_is_open() -> None:
     assert b.rate[0, 0] == pytest.approx(0.05)
     ev = b.events()
     assert set(zip(ev["path"], ev["kind"], strict=True)) == {(0, "refinanced"), (1, "put")}
+
+
+def test_convert_issued_during_the_run_brings_cash_net_of_fees() -> None:
+    new = CONV | {"issue_date": "2026-02-01", "maturity_date": "2028-02-01", "fee_share": 0.02}
+    spec = CapitalSpec.model_validate({"instruments": [new], "check_identities": True})
+    b = book(spec, cash=0.0)
+    run(b, np.full(40, 50_000.0))
+    assert b.state.debt_usd[0, 0] == 172_500_000
+    assert b.state.cash_usd[0] == pytest.approx(172_500_000 * 0.98)

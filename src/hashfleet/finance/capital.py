@@ -461,7 +461,8 @@ def _debt_day(book: CapitalBook, x: DayInputs, live: BoolArray, drawdown: FloatA
     for ev in due:
         i, s = ev.instrument, spec.instruments[ev.instrument]
         if ev.kind == "draw":
-            dk.draw(st, i, np.where(live, s.principal_usd, 0.0), s.fee_share)  # type: ignore[union-attr]
+            assert not isinstance(s, RevolverSpec)
+            dk.draw(st, i, np.where(live, s.principal_usd, 0.0), s.fee_share)
             if isinstance(s, BtcLoanSpec):
                 need = np.where(live, s.principal_usd / (s.initial_ltv * x.price_usd), 0.0)
                 post = np.minimum(need, st.btc)
@@ -706,9 +707,6 @@ def calendar(env: simpy.Environment, book: CapitalBook) -> list[Generator[simpy.
         for ev in sorted(evs, key=lambda e: e.day):
             if ev.day > env.now:
                 yield env.timeout(ev.day - env.now)
-            s = book.spec.instruments[ev.instrument]
-            if isinstance(s, RevolverSpec) and ev.kind == "draw":
-                continue
             book.due.append(ev)
 
     def opens(i: int, day: int) -> Generator[simpy.Event, Any, None]:

@@ -142,6 +142,9 @@ class ConvertibleSpec(Spec):
     issue_date: dt.date = _f(description="Issue date (may be before the run's start).")
     maturity_date: dt.date = _f(description="Maturity date.")
     coupon_per_year: float = _f(0.0, unit="1/year", ge=0, le=1, description="Cash coupon.")
+    fee_share: float = _f(
+        0.0, unit="1", ge=0, le=0.2, description="Issuance fee on the face, paid at issue."
+    )
     coupon_months: int = _f(6, unit="month", ge=1, le=12, description="Months between coupons.")
     conversion_price_usd_per_share: float = _f(
         unit="USD/share", gt=0, description="Face value per share received on conversion."

@@ -166,6 +166,7 @@ def compile_events(spec: InstrumentSpec, i: int, start: dt.date, n_days: int) ->
             frac = 0.0 if row.date == maturity else row.principal_usd / balance_before
             ev.append(DebtEvent(_day(row.date, start), i, "period", 1, frac))
     elif isinstance(spec, ConvertibleSpec):
+        ev.append(DebtEvent(_day(first, start), i, "draw"))
         k = 1
         while (d := add_months(first, k * spec.coupon_months)) <= maturity:
             ev.append(DebtEvent(_day(d, start), i, "period", spec.coupon_months, 0.0))
