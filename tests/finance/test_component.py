@@ -112,7 +112,10 @@ def test_an_insolvent_path_stops_operating_and_stays_stopped() -> None:
     model = dataclasses.replace(model, components=(*model.components, comp))
     rec: dict[str, list[np.ndarray]] = {"production_btc": [], "insolvent": [], "cash_usd": []}
 
+    rec_names: set[str] = set()
+
     def sink(day: int, offset: int, v: dict[str, np.ndarray]) -> None:
+        rec_names.update(v)
         for k in rec:
             rec[k].append(v[k].copy())
 
@@ -127,6 +130,11 @@ def test_an_insolvent_path_stops_operating_and_stays_stopped() -> None:
         assert (cash[first[p] :, p] == 0).all()
     assert (cash >= -1e-6).all()
     assert (comp.books[0].state.insolvent_day[stopped] == first[stopped]).all()
+    ev = comp.events()
+    ins = ev[ev["kind"] == "insolvency"]
+    start = np.datetime64(sc.run.start)
+    assert (ins["date"].to_numpy() == start + ins["day"].to_numpy().astype(int)).all()
+    assert "debt_usd_tl" in rec_names
 
 
 def test_crn_comparison_of_treasury_policies_and_financing_plans() -> None:

@@ -264,6 +264,10 @@ class CapitalBook:
         ]
         self.rate = np.tile(np.asarray(contract, dtype=float), (n_paths, 1))
         self.deadline = np.full((n_paths, n), -1, dtype=np.int64)
+        #: Daily variable of each instrument's principal: ``debt_usd_<name>``.
+        self.debt_variables = [
+            "debt_usd_" + "".join(c if c.isalnum() else "_" for c in s.name) for s in inst
+        ]
         self.events_by_day: dict[int, list[dk.DebtEvent]] = {}
         for i, s in enumerate(inst):
             for ev in dk.compile_events(s, i, start, n_days):
@@ -308,9 +312,10 @@ class CapitalBook:
             self._events.append((idx + self.path_offset, day, kind, instrument))
 
     def events(self) -> pd.DataFrame:
-        """Events as a table: ``path, day, kind, instrument``."""
+        """Events as a table: ``path, day, kind, instrument, date`` (UTC day)."""
         if not self._events:
-            return pd.DataFrame({"path": [], "day": [], "kind": [], "instrument": []})
+            cols = ("path", "day", "kind", "instrument", "date")
+            return pd.DataFrame({c: [] for c in cols})
         return pd.DataFrame(
             {
                 "path": np.concatenate([p for p, _, _, _ in self._events]),
@@ -318,6 +323,9 @@ class CapitalBook:
                 "kind": np.concatenate([np.full(p.size, k) for p, _, k, _ in self._events]),
                 "instrument": np.concatenate(
                     [np.full(p.size, n, dtype=object) for p, _, _, n in self._events]
+                ),
+                "date": np.concatenate(
+                    [np.full(p.size, np.datetime64(self.start) + d) for p, d, _, _ in self._events]
                 ),
             }
         )
@@ -608,6 +616,8 @@ def _values(
     v["btc_treasury"] = st.btc.copy()
     v["btc_collateral"] = st.collateral_btc.sum(axis=1)
     v["debt_usd"] = st.debt_usd.sum(axis=1)
+    for i, var in enumerate(book.debt_variables):
+        v[var] = st.debt_usd[:, i].copy()
     v["equity_raised_usd"] = st.equity_raised_usd.copy()
     v["shares"] = st.shares.copy()
     v["share_price_usd"] = share_price
@@ -661,6 +671,8 @@ class CapitalComponent:
             engine.declare(name, unit, desc)
         for name, desc in CAPITAL_FLOWS.items():
             engine.declare(name, "USD", desc, total=True)
+        for s, var in zip(self.spec.instruments, book.debt_variables, strict=True):
+            engine.declare(var, "USD", f"Principal outstanding of {s.name} ({s.kind})")
 
         def settle(day: int) -> None:
             run_day(book, adapter.read(day))
@@ -673,7 +685,7 @@ class CapitalComponent:
             engine.add_process(proc)
 
     def events(self) -> pd.DataFrame:
-        """Every chunk's events: ``path, day, kind, instrument``, sorted by day and path."""
+        """Every chunk's events: ``path, day, kind, instrument, date``, sorted by day and path."""
         frames = [b.events() for b in self.books]
         df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         return df.sort_values(["day", "path"], kind="stable").reset_index(drop=True)
