@@ -204,3 +204,30 @@ def test_stress_runs_the_base_and_named_shocks_with_one_seed() -> None:
         assert out[shock]["ending_equity_mean_usd"] < out["base"]["ending_equity_mean_usd"]
     cost = "all_in_cost_usd_per_btc_median"
     assert out["power_spike"][cost] > out["base"][cost]
+
+
+def test_through_the_runner_with_the_component_added_at_compile_time(monkeypatch) -> None:
+    """What integration will do (compile_scenario adds the component): the runner records
+    the capital variables and totals like any other."""
+    import hashfleet.runner as runner
+    from hashfleet.engine import model as model_mod
+
+    real = model_mod.compile_scenario
+
+    def compile_with_capital(scenario, scenario_dir=None):  # type: ignore[no-untyped-def]
+        m = real(scenario, scenario_dir)
+        return dataclasses.replace(m, components=(*m.components, CapitalComponent(plan())))
+
+    monkeypatch.setattr(runner, "compile_scenario", compile_with_capital)
+    sc = scenario(60, **{"company.starting_btc": 3000})
+    res = runner.simulate(sc, paths=250, seed=3)
+    per_path = res.summary["per_path"]
+    for name in (
+        "total_interest_usd",
+        "total_atm_usd",
+        "final_debt_usd",
+        "final_btc_treasury",
+        "final_insolvent",
+        "final_nav_usd",
+    ):
+        assert name in per_path
