@@ -38,3 +38,8 @@ def run(b: CapitalBook, prices: Sequence[float] | np.ndarray, **kw: float) -> No
     p = np.asarray(prices, dtype=float)
     for d in range(p.shape[0]):
         run_day(b, day(d, b.n_paths, price=p[d], **kw))
+
+
+def sell_half_the_treasury(ctx):  # type: ignore[no-untyped-def]
+    """A user treasury policy (``custom: finance_helpers:sell_half_the_treasury``)."""
+    return 0.5 * ctx.btc

@@ -8,6 +8,7 @@ import pytest
 from finance_helpers import book, day, run
 from pydantic import ValidationError
 
+from hashfleet.errors import InputError
 from hashfleet.finance.capital import DayInputs, run_day
 from hashfleet.finance.capital_spec import CapitalSpec, TreasurySpec
 from hashfleet.finance.treasury import TreasuryContext, treasury_orders
@@ -247,3 +248,26 @@ def test_revolver_draws_to_the_floor_and_repays_above() -> None:
 def test_spec_cross_field_checks(bad: dict, match: str) -> None:
     with pytest.raises(ValidationError, match=match):
         CapitalSpec.model_validate(bad)
+
+
+def test_custom_treasury_policy_in_python() -> None:
+    spec = CapitalSpec.model_validate(
+        {
+            "check_identities": True,
+            "treasury": {
+                "policy": "custom",
+                "custom": "finance_helpers:sell_half_the_treasury",
+                "trading_fee_share": 0.0,
+            },
+        }
+    )
+    b = book(spec, btc=8.0)
+    run(b, [100.0, 100.0])
+    assert b.state.btc[0] == pytest.approx(2.0)
+    assert b.state.cash_usd[0] == pytest.approx(600.0)
+    with pytest.raises(InputError, match="module:function"):
+        book(
+            spec.model_copy(
+                update={"treasury": spec.treasury.model_copy(update={"custom": "no_such_module:f"})}
+            )
+        )
