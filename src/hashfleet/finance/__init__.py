@@ -1,0 +1,1 @@
+"""Capital plan: balance sheet, treasury, debt, equity, covenants, insolvency and stress tests."""
