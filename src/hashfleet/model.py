@@ -17,6 +17,7 @@ from typing import Any
 from hashfleet import consensus
 from hashfleet.day import DayRecord
 from hashfleet.errors import InputError
+from hashfleet.finance.capital import CapitalComponent
 from hashfleet.finance.cash import FixedOpex, Settlement, opex_usd_per_day
 from hashfleet.finance.valuation import MetricsComponent
 from hashfleet.fleet.catalogue import load_catalogue
@@ -24,6 +25,7 @@ from hashfleet.fleet.component import FleetComponent
 from hashfleet.fleet.machines import build_machines
 from hashfleet.fleet.operations import FleetArrays, compile_fleet
 from hashfleet.fleet.orders import TradingComponent, plan_trading
+from hashfleet.hpc.component import HpcComponent
 from hashfleet.market.grid import GridProgrammes
 from hashfleet.market.power import power_processes
 from hashfleet.market.price import build_price_process
@@ -146,4 +148,10 @@ def _components(
     components.append(MetricsComponent(sc.finance))
     components += build_machines(fleet)  # failures, repairs, spares, degradation, DOA
     components += build_supply_components(sc)  # endogenous or instant-response supply
+    if sc.hpc is not None:  # AI/HPC conversions: take MW out of mining, lease them
+        components.append(
+            HpcComponent(sc.hpc, start=sc.run.start, pool_fee=sc.fleet.pool.fee_share)
+        )
+    if sc.capital is not None:  # last: replaces settle with the capital plan's day
+        components.append(CapitalComponent(sc.capital))
     return components

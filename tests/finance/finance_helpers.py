@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hashfleet.finance.capital import CapitalBook, DayInputs, run_day
-from hashfleet.finance.capital_spec import CapitalSpec
+from hashfleet.scenario.capital import CapitalSpec
 
 START = dt.date(2026, 1, 1)
 

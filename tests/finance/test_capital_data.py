@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import yaml
 
-from hashfleet.finance.capital_spec import CapitalSpec
 from hashfleet.finance.stats import paired_difference
-from hashfleet.finance.stress import run_capital, shocked_scenario
+from hashfleet.scenario.capital import CapitalSpec
+from hashfleet.studies.stress import run_capital, shocked_scenario
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def load(name: str) -> tuple[dict[str, Any], Any, CapitalSpec]:

@@ -9,8 +9,8 @@ import pytest
 from finance_helpers import START, book, day, run
 
 from hashfleet.finance.capital import run_day
-from hashfleet.finance.capital_spec import CapitalSpec, TermLoanSpec
 from hashfleet.finance.debt import add_months, amortisation_schedule
+from hashfleet.scenario.capital import CapitalSpec, TermLoanSpec
 
 LOAN = {
     "kind": "term_loan",

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 
 from hashfleet.engine.core import ChunkEngine
-from hashfleet.engine.model import compile_scenario
 from hashfleet.hpc.component import HpcComponent
-from hashfleet.hpc.spec import HpcSpec
 from hashfleet.hpc.state import HpcModel, HpcState
+from hashfleet.model import compile_scenario
 from hashfleet.scenario import load_scenario
+from hashfleet.scenario.hpc import HpcSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -78,7 +78,11 @@ def run_engine(
     compiled = compile_scenario(sc)
     if hpc is not None:
         compiled = dataclasses.replace(
-            compiled, components=(*compiled.components, HpcComponent(hpc))
+            compiled,
+            components=(
+                *compiled.components,
+                HpcComponent(hpc, start=sc.run.start, pool_fee=sc.fleet.pool.fee_share),
+            ),
         )
     n_paths = paths_blocks * 250
     out = {k: np.zeros((compiled.n_days, n_paths)) for k in keep}

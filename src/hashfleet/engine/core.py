@@ -151,6 +151,10 @@ class ChunkEngine:
         #: Cash and BTC held per path (set by the finance components at attach).
         self.cash_usd = np.zeros(self.n_paths)
         self.btc = np.zeros(self.n_paths)
+        #: Paths still operating: a component that stops a path (an insolvent company) clears
+        #: it with :meth:`stop_paths`; from then on every flow booked for it is 0.
+        self.operating: NDArray[np.bool_] = np.ones(self.n_paths, dtype=bool)
+        self._all_operating = True
         #: The run's event log, if a component keeps one.
         self.events: EventSource | None = None
         self.window: dict[str, NDArray[np.float64]] = {}
@@ -203,8 +207,17 @@ class ChunkEngine:
         """
         if name not in self.variables:
             self.declare(name, "USD", ("outflow: " if outflow else "inflow: ") + name, total=True)
+        if not self._all_operating:  # stopped paths neither earn nor pay
+            usd = np.where(self.operating, usd, 0.0)
         flows = self._outflows if outflow else self._inflows
         flows[name] = flows[name] + usd if name in flows else np.asarray(usd, dtype=float)
+
+    def stop_paths(self, mask: NDArray[np.bool_]) -> None:
+        """Stop the paths in ``mask`` (n_paths,) for the rest of the run: flows booked for them
+        from now on are 0, and components that act (the fleet's dispatch) read
+        :attr:`operating`.  A stopped path is never restarted."""
+        self.operating &= ~mask
+        self._all_operating = bool(self.operating.all())
 
     def booked(self) -> tuple[dict[str, NDArray[np.float64]], dict[str, NDArray[np.float64]]]:
         """Today's ledger so far: ``(inflows, outflows)``, name -> USD per path (read-only)."""

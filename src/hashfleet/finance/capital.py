@@ -43,7 +43,11 @@ from numpy.typing import NDArray
 
 from hashfleet.finance import debt as dk
 from hashfleet.finance.balance import CapitalState, classify_flow
-from hashfleet.finance.capital_spec import (
+from hashfleet.finance.covenants import Trailing, covenant_breaches, covenant_metrics
+from hashfleet.finance.equity import atm_issue, share_price_proxy_usd
+from hashfleet.finance.treasury import TreasuryContext, load_custom, treasury_orders
+from hashfleet.numeric import rows_sum
+from hashfleet.scenario.capital import (
     BtcLoanSpec,
     CapitalSpec,
     ConvertibleSpec,
@@ -51,9 +55,6 @@ from hashfleet.finance.capital_spec import (
     ProjectLoanSpec,
     RevolverSpec,
 )
-from hashfleet.finance.covenants import Trailing, covenant_breaches, covenant_metrics
-from hashfleet.finance.equity import atm_issue, share_price_proxy_usd
-from hashfleet.finance.treasury import TreasuryContext, load_custom, treasury_orders
 
 __all__ = [
     "CAPITAL_VARIABLES",
@@ -101,6 +102,14 @@ CAPITAL_FLOWS: dict[str, str] = {
     "unpaid_due_usd": "what was due and could not be paid (insolvency)",
 }
 
+#: Of :data:`CAPITAL_FLOWS`, those that take cash out (the others bring it in).
+FINANCING_OUTFLOWS = frozenset(
+    {"interest_usd", "principal_usd", "financing_fees_usd", "taxes_usd", "btc_bought_usd"}
+)
+#: The outflow that moves the fleet's production (booked as ``revenue_usd`` at the day's price)
+#: into the BTC treasury; what is sold comes back as ``btc_sold_usd``.
+PRODUCTION_TO_TREASURY = "production_to_treasury_usd"
+
 _CAP = 1e6
 
 
@@ -131,8 +140,9 @@ class EngineAdapter:
 
     Reads: ``engine.booked()`` (today's inflows/outflows by name, ``revenue_usd`` being the
     production sold at the day's price), ``engine.values["production_btc"]``,
-    ``engine.today["btc_price_usd"]`` and ``["expected_hashprice_usd_per_ph_day"]``,
-    ``engine.fleet.installed_units`` with the compiled cohorts' TH/s and J/TH, the scenario's
+    ``engine.today.btc_price_usd`` and ``.expected_hashprice_usd_per_ph_day``,
+    the fleet state service's ``installed_units`` with the compiled cohorts' TH/s and J/TH, the
+    scenario's
     ``asic_market`` (secondary-price parameters), ``company`` (opening cash and BTC),
     ``run.start`` and the shipped price history before the start.  Writes:
     ``engine.cash_usd``, ``engine.btc`` and ``engine.values``; stops insolvent paths by
@@ -152,6 +162,11 @@ class EngineAdapter:
         self.starting_btc = float(sc.company.starting_btc)
         am = sc.asic_market
         self._secondary = (am.reference_power_usd_per_mwh, am.payback_days, am.floor_usd_per_th)
+
+    def _fleet(self) -> Any:
+        from hashfleet.fleet.operations import FleetState
+
+        return self.engine.service(FleetState)
 
     def pre_start_high_usd(self) -> float:
         """The highest BTC close of the shipped history over the 365 days before the start
@@ -183,15 +198,16 @@ class EngineAdapter:
         ref, payback, floor = self._secondary
         per_th = secondary_price_usd_per_th(
             fleet.efficiency_j_per_th,
-            e.today["expected_hashprice_usd_per_ph_day"] / 1000.0,
+            e.today.expected_hashprice_usd_per_ph_day / 1000.0,
             reference_power_usd_per_mwh=ref,
             payback_days=payback,
             floor_usd_per_th=floor,
         )
-        value = (e.fleet.installed_units * fleet.unit_hashrate_th_s * per_th).sum(axis=1)
+        units_th = self._fleet().installed_units * fleet.unit_hashrate_th_s
+        value = rows_sum(units_th, per_th)
         return DayInputs(
             day,
-            np.asarray(e.today["btc_price_usd"], dtype=float),
+            np.asarray(e.today.btc_price_usd, dtype=float),
             np.asarray(e.values["production_btc"], dtype=float),
             flows,
             value,
@@ -203,24 +219,24 @@ class EngineAdapter:
         e, st = self.engine, book.state
         e.cash_usd[:] = st.cash_usd
         e.btc[:] = st.btc
+        # The engine's ledger tells the same story as the balance sheet: production goes to
+        # the treasury (not to cash) and every financing and treasury flow is booked, so
+        # cash moves by booked inflows − outflows (the kernel's invariant guard checks it).
+        inflows, _ = e.booked()
+        if self.MINING_REVENUE in inflows:
+            e.book(PRODUCTION_TO_TREASURY, inflows[self.MINING_REVENUE], outflow=True)
+        for name in CAPITAL_FLOWS:
+            e.book(name, book.values[name], outflow=name in FINANCING_OUTFLOWS)
         inflows, outflows = e.booked()
-        dead = st.insolvent
         for name, usd in (inflows | outflows).items():
-            e.values[name] = np.where(dead, 0.0, usd)
+            e.values[name] = usd
         e.values["cash_usd"] = st.cash_usd.copy()
         e.values.update(book.values)
 
     def stop(self, mask: BoolArray) -> None:
-        """Stop ``mask`` paths: clear them in ``engine.operating`` if the engine has that
-        per-path mask (the proposed hook), else switch their fleet off by removing their
-        installed units."""
-        operating = getattr(self.engine, "operating", None)
-        if operating is not None:
-            operating &= ~mask
-            return
-        f = self.engine.fleet
-        for c in range(f.installed_units.shape[1]):
-            f.remove_units(c, np.where(mask, f.installed_units[:, c], 0.0))
+        """Stop ``mask`` paths for the rest of the run (``engine.stop_paths``): their fleet runs
+        nothing and every flow booked for them is 0."""
+        self.engine.stop_paths(mask)
 
 
 class CapitalBook:
@@ -671,14 +687,21 @@ class CapitalComponent:
             engine.declare(name, unit, desc)
         for name, desc in CAPITAL_FLOWS.items():
             engine.declare(name, "USD", desc, total=True)
+        engine.declare(
+            PRODUCTION_TO_TREASURY,
+            "USD",
+            "outflow: production moved into the BTC treasury at the day's price",
+            total=True,
+        )
+        engine.provide(book)
         for s, var in zip(self.spec.instruments, book.debt_variables, strict=True):
             engine.declare(var, "USD", f"Principal outstanding of {s.name} ({s.kind})")
 
         def settle(day: int) -> None:
             run_day(book, adapter.read(day))
+            adapter.write(book)  # books today's flows, the stopping day's included
             if book.stopped_today.any():
                 adapter.stop(book.stopped_today)
-            adapter.write(book)
 
         engine.replace_step("settle", settle)
         for proc in calendar(engine.env, book):

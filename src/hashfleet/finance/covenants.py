@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from hashfleet.finance.capital_spec import CovenantsSpec
+from hashfleet.scenario.capital import CovenantsSpec
 
 __all__ = ["CovenantMetrics", "Trailing", "covenant_breaches", "covenant_metrics"]
 

@@ -22,7 +22,7 @@ month's length).
   monthly dates and at maturity.
 
 **Maturity.**  What remains is repaid in cash, except on paths where the instrument's
-:class:`~hashfleet.finance.capital_spec.RefinanceSpec` is ``market`` and the market is open
+:class:`~hashfleet.scenario.capital.RefinanceSpec` is ``market`` and the market is open
 (the BTC drawdown from its running maximum — which starts at history's highest close
 of the year before the run — is at most ``max_drawdown``): there the balance is
 rolled into a bullet at ``base + spread × drawdown`` for ``term_months`` (a fee paid in
@@ -41,7 +41,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hashfleet.finance.balance import CapitalState
-from hashfleet.finance.capital_spec import (
+from hashfleet.scenario.capital import (
     BtcLoanSpec,
     ConvertibleSpec,
     EquipmentLoanSpec,

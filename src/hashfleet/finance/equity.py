@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hashfleet.finance.balance import CapitalState
-from hashfleet.finance.capital_spec import EquitySpec
+from hashfleet.scenario.capital import EquitySpec
 
 __all__ = ["atm_issue", "share_price_proxy_usd"]
 

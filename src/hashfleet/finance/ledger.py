@@ -3,7 +3,8 @@
 Components book flows by name (:meth:`~hashfleet.engine.core.ChunkEngine.book`).  Finance
 reads them by category: **capex** (names starting ``capex``: deposits and balances of machine
 purchases), **asset sales** (``asset_sales_usd``) and **operating** (everything else).  EBITDA is
-operating inflows − operating outflows; free cash flow is all inflows − all outflows.
+operating inflows − operating outflows; free cash flow is all inflows − all outflows but the
+**financing** and treasury flows (:data:`FINANCING`, booked by the capital plan): unlevered.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ __all__ = [
     "CAPEX_PREFIX",
     "DAYS_PER_MONTH",
     "DAYS_PER_YEAR",
+    "FINANCING",
     "DayFlows",
     "classify",
     "is_capex",
@@ -29,6 +31,22 @@ __all__ = [
 CAPEX_PREFIX = "capex"
 #: The inflow of machines sold (not operating income).
 ASSET_SALES = "asset_sales_usd"
+#: Financing and treasury flows (the capital plan books them): neither operating nor capex,
+#: so EBITDA and (unlevered) free cash flow leave them out.
+FINANCING = frozenset(
+    {
+        "interest_usd",
+        "principal_usd",
+        "financing_fees_usd",
+        "taxes_usd",
+        "btc_sold_usd",
+        "btc_bought_usd",
+        "debt_drawn_usd",
+        "atm_usd",
+        "unpaid_due_usd",
+        "production_to_treasury_usd",
+    }
+)
 
 FloatArray = NDArray[np.float64]
 
@@ -69,7 +87,7 @@ def classify(
     """The day's ledger ``(inflows, outflows)`` by category (sums in booking order)."""
     zero = np.zeros(n_paths)
     capex = sum((v for k, v in outflows.items() if is_capex(k)), zero)
-    opex = sum((v for k, v in outflows.items() if not is_capex(k)), zero)
+    opex = sum((v for k, v in outflows.items() if not is_capex(k) and k not in FINANCING), zero)
     sales = inflows.get(ASSET_SALES, zero)
-    inflow = sum(inflows.values(), zero)
+    inflow = sum((v for k, v in inflows.items() if k not in FINANCING), zero)
     return DayFlows(capex, opex, sales, inflow)

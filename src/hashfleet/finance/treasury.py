@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hashfleet.errors import InputError
-from hashfleet.finance.capital_spec import TreasurySpec
+from hashfleet.scenario.capital import TreasurySpec
 
 __all__ = ["TreasuryContext", "load_custom", "treasury_orders"]
 

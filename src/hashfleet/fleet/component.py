@@ -126,6 +126,9 @@ class _FleetSteps:
     def dispatch(self, day: int) -> None:
         t: DayRecord = self.engine.today
         revenue_per_th = t.expected_hashprice_usd_per_ph_day / 1000.0 * (1.0 - self.pool_fee)
+        if not self.engine.operating.all():  # a stopped company runs nothing: its machines
+            # would lose 1e9 USD per TH/s per day in any hour (finite, so no inf·0 = NaN)
+            revenue_per_th = np.where(self.engine.operating, revenue_per_th, -1e9)
         fleet = self.fleet
         if fleet.mode_options and fleet.power is not None:
             prices = fleet.power.day_price(t.exogenous, self.engine.n_paths)

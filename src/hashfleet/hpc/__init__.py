@@ -1,6 +1,6 @@
 """AI/HPC reallocation: converting mining MW to leased data-centre halls (issue #13).
 
-:mod:`hashfleet.hpc.spec` is the ``hpc:`` scenario section, :mod:`hashfleet.hpc.kernels` the
+:mod:`hashfleet.scenario.hpc` is the ``hpc:`` scenario section, :mod:`hashfleet.hpc.kernels` the
 pure vectorised kernels (schedules, billing, default, MW by use, IRR, debt),
 :mod:`hashfleet.hpc.state` the per-path state machine and :mod:`hashfleet.hpc.component` the
 engine component (:class:`HpcComponent`).  See ``docs/hpc.md``.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hashfleet.hpc.spec import HpcSpec
+from hashfleet.scenario.hpc import HpcSpec
 
 if TYPE_CHECKING:
     from hashfleet.hpc.component import HpcComponent, hpc_run_of

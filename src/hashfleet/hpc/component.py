@@ -31,9 +31,9 @@ Everything the component reads from the engine goes through :class:`EngineAdapte
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import warnings
-import weakref
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -41,10 +41,11 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
+from hashfleet.constants import DAYS_PER_MONTH
 from hashfleet.hpc.kernels import USES, FloatArray, irr_per_year
-from hashfleet.hpc.spec import DAYS_PER_MONTH, HpcPolicySpec, HpcSpec
 from hashfleet.hpc.state import FLOW_NAMES, HpcModel, HpcState
 from hashfleet.numeric import rows_dot
+from hashfleet.scenario.hpc import HpcPolicySpec, HpcSpec
 
 if TYPE_CHECKING:
     from hashfleet.engine.core import ChunkEngine
@@ -59,8 +60,6 @@ __all__ = [
     "hpc_run_of",
     "paired_difference",
 ]
-
-_RUNS: weakref.WeakKeyDictionary[Any, HpcRun] = weakref.WeakKeyDictionary()
 
 #: Ledger name of each state flow, and whether it is booked only with financing enabled.
 _LEDGER: dict[str, tuple[str, bool]] = {
@@ -86,9 +85,13 @@ class EngineAdapter:
     installed units of fleet columns.
     """
 
-    def __init__(self, engine: ChunkEngine) -> None:
+    def __init__(self, engine: ChunkEngine, pool_fee: float) -> None:
+        from hashfleet.fleet.operations import FleetState
+
         self.engine = engine
-        fleet = engine.model.fleet
+        self.pool_fee = pool_fee
+        self.fleet = engine.service(FleetState)
+        fleet = self.fleet.fleet
         self.site_names: tuple[str, ...] = fleet.site_names
         self.site_capacity_mw: FloatArray = np.asarray(fleet.site_capacity_mw, dtype=float)
         self.col_site: NDArray[np.intp] = fleet.site
@@ -102,11 +105,11 @@ class EngineAdapter:
 
     def btc_price_usd(self) -> FloatArray:
         """Today's BTC price (USD), (n_paths,)."""
-        return np.asarray(self.engine.today["btc_price_usd"], dtype=float)
+        return np.asarray(self.engine.today.btc_price_usd, dtype=float)
 
     def hashprice_usd_per_ph_day(self) -> FloatArray:
         """Today's expected hashprice before pool fee (USD/PH/day), (n_paths,)."""
-        return np.asarray(self.engine.today["expected_hashprice_usd_per_ph_day"], dtype=float)
+        return np.asarray(self.engine.today.expected_hashprice_usd_per_ph_day, dtype=float)
 
     def mining_margin_usd(self) -> FloatArray:
         """Today's mining revenue minus power cost (USD), (n_paths,)."""
@@ -116,7 +119,7 @@ class EngineAdapter:
 
     def fleet_hashrate_ehs(self) -> FloatArray:
         """Today's running hashrate (EH/s), (n_paths,)."""
-        return np.asarray(self.engine.today["fleet_hs"], dtype=float) / 1e18
+        return np.asarray(self.engine.today.fleet_hs, dtype=float) / 1e18
 
     def site_margin_usd_per_mw_day(self) -> FloatArray:
         """Mining margin per MW of the fleet available at each site today (USD/MW/day):
@@ -125,8 +128,8 @@ class EngineAdapter:
         (unprofitable machines are curtailed); NaN at a site with no machines.  Shape
         (n_paths, n_sites)."""
         e = self.engine
-        fs = e.fleet
-        rev_per_th = self.hashprice_usd_per_ph_day() / 1000.0 * (1.0 - e.pool_fee)
+        fs = self.fleet
+        rev_per_th = self.hashprice_usd_per_ph_day() / 1000.0 * (1.0 - self.pool_fee)
         avail = fs.available_mw
         th = avail * fs.th_per_mw
         _, outflows = e.booked()
@@ -143,34 +146,34 @@ class EngineAdapter:
 
     def installed_site_mw(self) -> FloatArray:
         """MW at the meter of the installed machines of each site, (n_paths, n_sites)."""
-        return rows_dot(self.engine.fleet.installed_units * self.unit_mw, self._onehot)
+        return rows_dot(self.fleet.installed_units * self.unit_mw, self._onehot)
 
     def installed_units(self) -> FloatArray:
         """Installed units per path and fleet column (a view; change with the methods)."""
-        return self.engine.fleet.installed_units
+        return self.fleet.installed_units
 
     def take_units(self, col: int, units: FloatArray) -> None:
         """Remove ``units`` (n_paths,) of column ``col`` (no sale, no refresh)."""
-        self.engine.fleet.installed_units[:, col] -= units
+        self.fleet.installed_units[:, col] -= units
 
     def put_units(self, col: int, units: FloatArray) -> None:
         """Add back ``units`` (n_paths,) to column ``col`` (no arrival hook, no refresh)."""
-        self.engine.fleet.installed_units[:, col] += units
+        self.fleet.installed_units[:, col] += units
 
     def sell_units(self, col: int, units: FloatArray) -> bool:
         """Sell at today's secondary price through the trading desk; False if none."""
-        from hashfleet.fleet.orders import desk_of
+        from hashfleet.fleet.orders import TradingDesk
 
         try:
-            desk = desk_of(self.engine)
-        except RuntimeError:
+            desk = self.engine.service(TradingDesk)
+        except LookupError:
             return False
         desk.sell(col, units)
         return True
 
     def refresh(self) -> None:
         """Recompute the fleet's site limits after changing units."""
-        self.engine.fleet.refresh()
+        self.fleet.refresh()
 
 
 @runtime_checkable
@@ -263,26 +266,32 @@ class HpcComponent:
     ----------
     spec : HpcSpec
         The scenario's ``hpc`` section.
+    start : datetime.date
+        Day 0 of the run (``run.start``): dated projects are placed against it.
+    pool_fee : float
+        The pool's fee share (``fleet.pool.fee_share``): mining margins are after it.
     """
 
-    def __init__(self, spec: HpcSpec) -> None:
+    def __init__(self, spec: HpcSpec, *, start: dt.date, pool_fee: float) -> None:
         self.spec = spec
+        self.start = start
+        self.pool_fee = pool_fee
 
     def attach(self, engine: ChunkEngine) -> None:
         """Create the run's state, processes, steps and variables on ``engine``."""
-        _RUNS[engine] = HpcRun(self.spec, engine)
+        engine.provide(HpcRun(self, engine))
 
 
 class HpcRun:
     """The component's per-engine part: state, policy, steps.  Reach it with
     :func:`hpc_run_of`."""
 
-    def __init__(self, spec: HpcSpec, engine: ChunkEngine) -> None:
+    def __init__(self, comp: HpcComponent, engine: ChunkEngine) -> None:
+        spec = comp.spec
         self.engine = engine
-        self.adapter = a = EngineAdapter(engine)
-        sc = engine.model.scenario
+        self.adapter = a = EngineAdapter(engine, comp.pool_fee)
         self.model = m = HpcModel.build(
-            spec, sc.run.start, engine.model.n_days, a.site_names, a.site_capacity_mw
+            spec, comp.start, engine.model.n_days, a.site_names, a.site_capacity_mw
         )
         self.state = HpcState(m, self._draw_uniforms(), path_offset=engine.path_offset)
         self.policy = _build_policy(spec.policy)
@@ -512,8 +521,8 @@ class HpcRun:
 def hpc_run_of(engine: ChunkEngine) -> HpcRun:
     """The :class:`HpcRun` attached to ``engine``."""
     try:
-        return _RUNS[engine]
-    except KeyError:
+        return engine.service(HpcRun)
+    except LookupError:
         raise RuntimeError("no HPC component attached to this engine") from None
 
 

@@ -58,15 +58,15 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import optimize, special
 
-from hashfleet.hpc.spec import (
-    DAYS_PER_MONTH,
+from hashfleet.constants import DAYS_PER_MONTH
+from hashfleet.numeric import rows_dot
+from hashfleet.scenario.hpc import (
     DistributionSpec,
     FixedDist,
     LognormalDist,
     TriangularDist,
     UniformDist,
 )
-from hashfleet.numeric import rows_dot
 
 __all__ = [
     "DAYS_PER_YEAR",

@@ -58,8 +58,8 @@ from hashfleet.hpc.kernels import (
     ramp_share,
     uniform_layout,
 )
-from hashfleet.hpc.spec import HpcSpec, check_against_sites
 from hashfleet.numeric import rows_dot
+from hashfleet.scenario.hpc import HpcSpec, check_against_sites
 
 __all__ = ["FLOW_NAMES", "DayFlows", "HpcModel", "HpcState"]
 
@@ -123,7 +123,7 @@ class HpcModel:
         site_capacity_mw: FloatArray,
     ) -> HpcModel:
         """Flatten ``spec`` against the run's sites (checked with
-        :func:`~hashfleet.hpc.spec.check_against_sites`)."""
+        :func:`~hashfleet.scenario.hpc.check_against_sites`)."""
         check_against_sites(spec, site_names, list(site_capacity_mw))
         index = {n: i for i, n in enumerate(site_names)}
         pp, ps, pm, pk = [], [], [], []

@@ -167,6 +167,29 @@ def _cohort_site_known(s: Scenario, ctx: CheckContext) -> Iterable[ScenarioIssue
             )
 
 
+@_check("hpc_sites_known")
+def _hpc_sites_known(s: Scenario, ctx: CheckContext) -> Iterable[ScenarioIssue]:
+    if s.hpc is None:
+        return
+    cap = {site.name: site.capacity_mw for site in s.fleet.sites}
+    used: dict[str, float] = {}
+    for i, p in enumerate(s.hpc.projects):
+        if p.site not in cap:
+            yield ctx.issue(
+                ("hpc", "projects", i, "site"),
+                f"unknown site {p.site!r}; known sites: {_names(list(cap))}"
+                f"{_did_you_mean(p.site, list(cap))}",
+            )
+            continue
+        used[p.site] = used.get(p.site, 0.0) + p.gross_mw
+        if used[p.site] > cap[p.site] + 1e-9:
+            yield ctx.issue(
+                ("hpc", "projects", i, "gross_mw"),
+                f"the projects at {p.site!r} take {used[p.site]:g} MW, more than its "
+                f"capacity_mw = {cap[p.site]:g}; shrink their phases",
+            )
+
+
 @_check("cohort_model_known")
 def _cohort_model_known(s: Scenario, ctx: CheckContext) -> Iterable[ScenarioIssue]:
     if ctx.model_names is None:

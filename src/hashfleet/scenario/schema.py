@@ -14,7 +14,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from hashfleet.scenario.capital import CapitalSpec
+from hashfleet.scenario.fields import ScenarioPath, Spec, _f
+from hashfleet.scenario.hpc import HpcSpec
 
 __all__ = [
     "AsicMarketSpec",
@@ -61,30 +65,6 @@ __all__ = [
     "SupplyShockSpec",
     "SweepSpec",
 ]
-
-
-def _f(default: Any = ..., *, unit: str | None = None, description: str, **kw: Any) -> Any:
-    """A ``Field`` with a unit recorded for the generated reference."""
-    if unit:
-        kw["json_schema_extra"] = {"unit": unit}
-    # No ``json_schema_extra=None`` otherwise: it would wipe the marker that an
-    # ``Annotated`` type such as :data:`ScenarioPath` carries.
-    return Field(default, description=description, **kw)
-
-
-#: A file path in a scenario.  Relative paths are resolved against the directory of the
-#: YAML file that set them (so ``extends`` chains work); ``builtin:NAME`` names shipped data.
-ScenarioPath = Annotated[str, Field(min_length=1, json_schema_extra={"scenario_path": True})]
-
-
-class Spec(BaseModel):
-    """Base of all scenario sections: frozen, and unknown keys are errors."""
-
-    # allow_inf_nan=False: a scenario number is always finite (and a resolved
-    # scenario must round-trip through YAML/JSON, which has no inf or nan).
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
-    )
 
 
 # --------------------------------------------------------------------------- run
@@ -1241,3 +1221,13 @@ class Scenario(Spec):
         [], description="Variants compared by `hashfleet compare` under common random numbers."
     )
     finance: FinanceSpec = _f(FinanceSpec(), description="Valuation (NPV, IRR).")
+    hpc: HpcSpec | None = _f(
+        None,
+        description="AI/HPC reallocation: conversion projects, leases, tenant risk, policy "
+        "(docs/hpc.md).",
+    )
+    capital: CapitalSpec | None = _f(
+        None,
+        description="Capital plan: treasury policy, debt instruments, equity, covenants; "
+        "insolvent paths stop (docs/capital.md).",
+    )

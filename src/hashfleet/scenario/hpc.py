@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from hashfleet.scenario.fields import Spec, _f
 
 __all__ = [
     "BackstopSpec",
@@ -44,24 +46,6 @@ __all__ = [
     "UniformDist",
     "check_against_sites",
 ]
-
-#: Days per contract month (a Julian year over 12): used for month-denominated periods.
-DAYS_PER_MONTH: float = 365.25 / 12.0
-
-
-def _f(default: Any = ..., *, unit: str | None = None, description: str, **kw: Any) -> Any:
-    """A ``Field`` with a unit recorded for the generated reference (as in the schema)."""
-    if unit:
-        kw["json_schema_extra"] = {"unit": unit}
-    return Field(default, description=description, **kw)
-
-
-class Spec(BaseModel):
-    """Base of the ``hpc`` models: frozen, unknown keys are errors, numbers finite."""
-
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
-    )
 
 
 # --------------------------------------------------------------------- distributions

@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from hashfleet.scenario.schema import Spec, _f
+from hashfleet.scenario.fields import Spec, _f
 
 __all__ = [
     "BtcLoanSpec",

@@ -6,7 +6,7 @@ import pytest
 from hpc_helpers import project, spec
 from pydantic import ValidationError
 
-from hashfleet.hpc.spec import HpcSpec, check_against_sites
+from hashfleet.scenario.hpc import HpcSpec, check_against_sites
 
 
 def test_rent_in_either_unit() -> None:
@@ -67,14 +67,3 @@ def test_sites_checked() -> None:
         check_against_sites(s, ["X"], [200.0])
     with pytest.raises(ValueError, match="take 150 MW, more than its capacity_mw = 100"):
         check_against_sites(s, ["S"], [100.0])
-
-
-def test_base_mirrors_the_scenario_schema() -> None:
-    """hpc.spec defines its own Spec/_f (no import cycle with schema.py): same conventions."""
-    from hashfleet.hpc import spec as hpc_spec
-    from hashfleet.scenario import schema
-
-    assert hpc_spec.Spec.model_config == schema.Spec.model_config
-    a = hpc_spec._f(1.0, unit="MW", ge=0, description="x")
-    b = schema._f(1.0, unit="MW", ge=0, description="x")
-    assert repr(a) == repr(b)

@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from hashfleet.errors import InputError
 from hashfleet.finance.capital import DayInputs, run_day
-from hashfleet.finance.capital_spec import CapitalSpec, TreasurySpec
 from hashfleet.finance.treasury import TreasuryContext, treasury_orders
+from hashfleet.scenario.capital import CapitalSpec, TreasurySpec
 
 
 def ctx(**kw: float) -> TreasuryContext:

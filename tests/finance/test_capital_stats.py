@@ -15,7 +15,7 @@ from hashfleet.finance.stats import (
     var_cvar,
     wilson,
 )
-from hashfleet.finance.stress import reverse_stress
+from hashfleet.studies.stress import reverse_stress
 
 
 @pytest.mark.parametrize("p", [0.01, 0.05, 0.2, 0.5])

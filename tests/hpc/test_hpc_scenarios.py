@@ -1,6 +1,6 @@
-"""The ai-pivot scenario and its downside variants (tests/hpc/data until the loader knows
-``hpc:``): their ``hpc`` sections validate against HpcSpec and the baseline's sites, and each
-runs; the stresses move the numbers the way they should."""
+"""The ai-pivot scenario and its downside variants (``scenarios/ai-pivot*.yaml``): they load,
+their ``hpc`` sections fit the baseline's sites, and each runs; the stresses move the numbers
+the way they should."""
 
 from __future__ import annotations
 
@@ -9,26 +9,21 @@ from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 from hpc_helpers import BASELINE, run_engine
 
 from hashfleet.hpc.component import hpc_run_of
-from hashfleet.hpc.spec import HpcSpec, check_against_sites
 from hashfleet.scenario import load_scenario
-from hashfleet.scenario.loader import deep_merge
+from hashfleet.scenario.hpc import HpcSpec, check_against_sites
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "scenarios"
 VARIANTS = sorted(p.stem for p in DATA.glob("ai-pivot*.yaml"))
 
 
-def hpc_section(name: str) -> dict[str, Any]:
-    """The ``hpc`` section of ``name`` with its ``extends`` chain merged (as the loader will)."""
-    doc = yaml.safe_load((DATA / f"{name}.yaml").read_text())
-    parent = doc.get("extends")
-    own = doc.get("hpc", {})
-    if parent == "baseline.yaml":
-        return own
-    return deep_merge(hpc_section(Path(parent).stem), own)
+def hpc_section(name: str) -> HpcSpec:
+    """The ``hpc`` section of ``scenarios/<name>.yaml`` as the loader resolves it."""
+    spec = load_scenario(DATA / f"{name}.yaml").hpc
+    assert spec is not None
+    return spec
 
 
 def test_all_variants_present() -> None:

@@ -12,11 +12,11 @@ import pytest
 import yaml
 
 from hashfleet.engine.core import ChunkEngine
-from hashfleet.engine.model import compile_scenario
 from hashfleet.finance.capital import CapitalComponent
-from hashfleet.finance.capital_spec import CapitalSpec
 from hashfleet.finance.stats import paired_difference
-from hashfleet.finance.stress import (
+from hashfleet.model import compile_scenario
+from hashfleet.scenario.capital import CapitalSpec
+from hashfleet.studies.stress import (
     engine_p_insolvency,
     reverse_stress,
     run_capital,
@@ -206,20 +206,14 @@ def test_stress_runs_the_base_and_named_shocks_with_one_seed() -> None:
     assert out["power_spike"][cost] > out["base"][cost]
 
 
-def test_through_the_runner_with_the_component_added_at_compile_time(monkeypatch) -> None:
-    """What integration will do (compile_scenario adds the component): the runner records
-    the capital variables and totals like any other."""
+def test_through_the_runner_from_the_scenario_section() -> None:
+    """A scenario's ``capital`` section is attached by the composition root: the runner
+    records the capital variables and totals like any other, and the invariant guards (on in
+    the tests) check cash conservation with the plan's flows booked every day."""
     import hashfleet.runner as runner
-    from hashfleet.engine import model as model_mod
 
-    real = model_mod.compile_scenario
-
-    def compile_with_capital(scenario, scenario_dir=None):  # type: ignore[no-untyped-def]
-        m = real(scenario, scenario_dir)
-        return dataclasses.replace(m, components=(*m.components, CapitalComponent(plan())))
-
-    monkeypatch.setattr(runner, "compile_scenario", compile_with_capital)
     sc = scenario(60, **{"company.starting_btc": 3000})
+    sc = sc.model_copy(update={"capital": plan()})
     res = runner.simulate(sc, paths=250, seed=3)
     per_path = res.summary["per_path"]
     for name in (

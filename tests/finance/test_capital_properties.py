@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hashfleet.finance.capital import run_day
-from hashfleet.finance.capital_spec import CapitalSpec
+from hashfleet.scenario.capital import CapitalSpec
 
 POLICIES = ["sell_all", "hodl", "sell_share", "sell_to_cover", "liquidity_floor"]
 

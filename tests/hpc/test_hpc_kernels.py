@@ -19,7 +19,7 @@ from hashfleet.hpc.kernels import (
     phase_schedule,
     ramp_share,
 )
-from hashfleet.hpc.spec import FixedDist, LognormalDist, TriangularDist, UniformDist
+from hashfleet.scenario.hpc import FixedDist, LognormalDist, TriangularDist, UniformDist
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 from hpc_helpers import project, run_engine, spec
 
 from hashfleet.engine.core import ChunkEngine
+from hashfleet.fleet.operations import FleetState
 from hashfleet.hpc.component import HpcRun, hpc_run_of, paired_difference
 
 DALTON = "Dalton GA"  # baseline site 1: 250 MW, 245 MW of machines
@@ -44,7 +45,7 @@ def _dalton(**kw: object) -> dict:
 
 
 def _site_mw(e: ChunkEngine, site: int) -> np.ndarray:
-    f = e.fleet
+    f = e.service(FleetState)
     return (f.installed_units * f.fleet.unit_mw)[:, f.fleet.site == site].sum(axis=1)
 
 
@@ -197,7 +198,7 @@ def test_custom_policy_and_debt_hook() -> None:
     s = spec(
         [_dalton(start_date=None, delay_days={"kind": "fixed", "value": 0})],
         lease={"rent_usd_per_mw_year": 1.8e6, "term_months": 120},
-        policy={"kind": "custom", "target": "test_component:StartOn", "params": {"day": 10}},
+        policy={"kind": "custom", "target": "test_hpc_component:StartOn", "params": {"day": 10}},
         financing={"enabled": True, "loan_to_cost": 0.8, "rate_per_year": 0.1, "sweep_share": 0.5},
     )
     keep = (
@@ -234,13 +235,13 @@ def test_displaced_machines_move_to_free_capacity_elsewhere() -> None:
 
     def grab(e: ChunkEngine, day: int) -> None:
         if day in (30, 31):
-            f = e.fleet
+            f = e.service(FleetState)
             seen[day] = (f.installed_units.copy(), _site_mw(e, 0))
 
     _, (e,) = run_engine(
         s, horizon_days=40, on_day=grab, overrides={"fleet.cohorts[3].model": "Antminer S19 XP"}
     )
-    fleet = e.fleet.fleet
+    fleet = e.service(FleetState).fleet
     cols = [i for i, lb in enumerate(fleet.labels) if lb.startswith("Antminer S19 XP @")]
     rock = next(c for c in cols if fleet.site[c] == 0)
     dalton = next(c for c in cols if fleet.site[c] == 1)

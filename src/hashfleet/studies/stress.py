@@ -46,8 +46,8 @@ from numpy.typing import NDArray
 
 from hashfleet.errors import InputError
 from hashfleet.finance.capital import CapitalComponent
-from hashfleet.finance.capital_spec import CapitalSpec
 from hashfleet.finance.stats import first_event_summary, proportion, var_cvar
+from hashfleet.scenario.capital import CapitalSpec
 
 __all__ = [
     "SHOCKS",
@@ -268,12 +268,12 @@ def run_capital(
     Results do not depend on ``chunk_paths`` (a multiple of 250; default one chunk).
     """
     from hashfleet.engine.core import ChunkEngine
-    from hashfleet.engine.model import compile_scenario
     from hashfleet.engine.streams import STREAM_BLOCK_PATHS as B
+    from hashfleet.model import compile_scenario
 
-    model = compile_scenario(scenario)
-    comp = CapitalComponent(capital)
-    model = dataclasses.replace(model, components=(*model.components, comp))
+    # the composition root attaches the plan of the scenario's ``capital`` section
+    model = compile_scenario(scenario.model_copy(update={"capital": capital}))
+    comp = next(c for c in model.components if isinstance(c, CapitalComponent))
     n_blocks = math.ceil(paths / B)
     per = n_blocks if chunk_paths is None else max(chunk_paths // B, 1)
     totals = {k: np.zeros(n_blocks * B) for k in _TOTALS}
