@@ -15,8 +15,8 @@ Daily, from the day's ledger (after the settle stage):
 * ``irr_per_year``: on the last day only (0 before): the annual rate that zeroes the NPV
   of the **monthly aggregated** flows (month ``m`` = days ``[m·30.4375, (m+1)·30.4375)``,
   dated at the month's end; the t=0 value at month 0; the terminal value in the last month).
-  Clamped to ``[-0.99, 1000]`` when the flows do not change sign (all negative: −0.99;
-  all positive: 1000; all zero: 0), so the value is always finite.  Memory:
+  NaN where no rate in ``[-0.99, 1000]`` zeroes it (flows that never change sign): never
+  a sentinel, so a mean of IRRs cannot average made-up values.  Memory:
   ``(n_paths, n_months)``, never paths × days.
 
 At the horizon, :func:`path_metrics` derives the ratios: all-in cost per BTC, cash cost per
@@ -65,7 +65,7 @@ METRICS: dict[str, tuple[str, str, bool]] = {
         False,
     ),
     "npv_usd": ("USD", "NPV at the scenario's discount rate", True),
-    "irr_per_year": ("1/year", "IRR of the monthly flows (clamped to [-0.99, 1000])", True),
+    "irr_per_year": ("1/year", "IRR of the monthly flows (NaN where none exists)", True),
 }
 
 
@@ -165,48 +165,22 @@ def npv_usd(
     return rows_dot(np.asarray(flows_usd, dtype=np.float64), disc)
 
 
-def irr_per_year(
-    monthly_usd: NDArray[np.float64], *, lo: float = -0.99, hi: float = 1000.0, iters: int = 100
-) -> NDArray[np.float64]:
-    """IRR of monthly flows per path, by vectorised bisection on ``log(1 + r)``.
+def irr_per_year(monthly_usd: NDArray[np.float64]) -> NDArray[np.float64]:
+    """IRR of monthly flows per path (NaN where none exists): see
+    :func:`hashfleet.results.decision.irr_per_year`.
 
     Parameters
     ----------
     monthly_usd : ndarray, shape (n_paths, n_months + 1)
         Column ``m`` is dated ``m / 12`` years (column 0 at t=0).
-    lo, hi : float
-        Search interval of the annual rate.
-    iters : int
-        Bisection steps (100 halve the log-interval to ~1e-29 of its width).
 
     Returns
     -------
     ndarray, shape (n_paths,)
-        Annual rate ``r`` with ``Σ_m F_m (1+r)^(−m/12) = 0``.  Where the NPV has the same
-        sign at both ends of the interval (flows that never change sign) the result is
-        clamped: ``lo`` if the NPV is negative there, ``hi`` if positive, 0 if all flows
-        are zero.
     """
-    f = np.asarray(monthly_usd, dtype=float)
-    t = np.arange(f.shape[1]) / 12.0
+    from hashfleet.results.decision import irr_per_year as irr
 
-    def npv_at(x: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.sum(f * np.exp(-x[:, None] * t[None, :]), axis=1)
-
-    a = np.full(f.shape[0], np.log1p(lo))
-    b = np.full(f.shape[0], np.log1p(hi))
-    fa = npv_at(a)
-    fb = npv_at(b)
-    ok = np.sign(fa) * np.sign(fb) < 0
-    for _ in range(iters):
-        m = 0.5 * (a + b)
-        fm = npv_at(m)
-        left = np.sign(fm) == np.sign(fa)
-        a = np.where(left, m, a)
-        fa = np.where(left, fm, fa)
-        b = np.where(left, b, m)
-    clamped = np.where(fa < 0, lo, np.where(fa > 0, hi, 0.0))
-    return np.where(ok, np.expm1(0.5 * (a + b)), clamped)
+    return irr(monthly_usd)
 
 
 def path_metrics(results: Results) -> pd.DataFrame:
