@@ -34,8 +34,10 @@ IRR (:func:`irr_per_year`): the annual rate zeroing the NPV of monthly flows, by
 rates (evenly spaced in ``log(1 + r)`` on ``[-0.99, 1000]``); the bracket nearest ``r = 0``
 is used when the NPV changes sign more than once.  NaN where the scan finds no sign change
 (flows that never change sign, or a root outside the range) — never a sentinel.  The scan
-costs 64 row-dots over ``(n_paths, n_months)``; the root loop runs only over paths with a
-bracket (about 40 µs each: 1,000 paths ≈ 40 ms, measured).
+(64 rates) and 30 bisection steps that narrow every bracket at once are vectorised over
+``(n_paths, n_months)``; brentq then polishes each bracketed path in a Python loop.
+Measured at 1,000 paths × 61 months: 36 ms (54 ms without the bisection; the old
+clamped 100-step bisection took about as long).
 """
 
 from __future__ import annotations
@@ -375,6 +377,7 @@ def irr_per_year(
     lo: float = -0.99,
     hi: float = 1000.0,
     grid: int = 64,
+    refine: int = 30,
     xtol: float = 1e-13,
 ) -> NDArray[np.float64]:
     """IRR of monthly flows per path: vectorised bracketing, then :func:`scipy.optimize.brentq`.
@@ -387,6 +390,8 @@ def irr_per_year(
         Range of annual rates searched.
     grid : int
         Rates scanned for a sign change of the NPV (evenly spaced in ``log(1 + r)``).
+    refine : int
+        Vectorised bisection steps that narrow every bracket before the root loop.
     xtol : float
         Tolerance of the root in ``log(1 + r)``.
 
@@ -410,14 +415,29 @@ def irr_per_year(
     change = (a * b <= 0) & ((a != 0) | (b != 0))
     out = np.full(n, np.nan)
     mids = np.abs(0.5 * (xs[:-1] + xs[1:]))
-    for p in np.flatnonzero(change.any(axis=1)):
-        j = int(np.argmin(np.where(change[p], mids, np.inf)))
+    has = np.flatnonzero(change.any(axis=1))
+    j = np.argmin(np.where(change[has], mids, np.inf), axis=1)
+    # narrow every bracket together (vectorised bisection), so that brentq's Python loop
+    # only polishes: ~3 evaluations per path instead of ~12
+    fh = f[has]
+    a_x, b_x = xs[j], xs[j + 1]
+    fa = np.sign(sgn[has, j])
+    for _ in range(refine):
+        m = 0.5 * (a_x + b_x)
+        fm = np.sign(np.sum(fh * np.exp(-m[:, None] * t[None, :]), axis=1))
+        same = (fm == fa) & (fa != 0)
+        a_x, b_x = np.where(same, m, a_x), np.where(same, b_x, m)
+        fa = np.where(same, fm, fa)
+    for i, p in enumerate(has):
         row = f[p]
 
         def g(x: float, row: NDArray[np.float64] = row) -> float:
             return float(np.sum(row * np.exp(-x * t)))
 
-        out[p] = math.expm1(brentq(g, xs[j], xs[j + 1], xtol=xtol, rtol=4 * np.finfo(float).eps))
+        lo_x, hi_x = float(a_x[i]), float(b_x[i])
+        if g(lo_x) * g(hi_x) > 0:  # rounding at the tolerance: the scan's bracket
+            lo_x, hi_x = float(xs[j[i]]), float(xs[j[i] + 1])
+        out[p] = math.expm1(brentq(g, lo_x, hi_x, xtol=xtol, rtol=4 * np.finfo(float).eps))
     return out
 
 
