@@ -258,6 +258,16 @@ def _backend_options(fn: F) -> F:
     return fn
 
 
+def _report_option(fn: F) -> F:
+    return click.option(
+        "--report/--no-report",
+        "write_report",
+        default=True,
+        show_default=True,
+        help="Write report.html (charts, decision metrics) and CSV/Parquet tables.",
+    )(fn)
+
+
 def _uses_blocks(backend: dict[str, Any]) -> bool:
     return (
         backend["backend"] != "in-process"
@@ -303,6 +313,7 @@ def _block_kwargs(backend: dict[str, Any], run_dir: Path | None, progress: bool)
     default=None,
     help="Show a progress bar [on when standard error is a terminal].",
 )
+@_report_option
 @_backend_options
 @set_option
 def run(
@@ -313,6 +324,7 @@ def run(
     store_paths: bool | None,
     chunk_paths: int | None,
     progress: bool | None,
+    write_report: bool,
     set_args: Sequence[str],
     **backend: Any,
 ) -> None:
@@ -376,7 +388,35 @@ def run(
         res = simulate(sc, **kwargs)
     res.save(out_dir)
     click.echo(_run_report(res))
+    if write_report:
+        from hashfleet.results.report import write_report as make_report
+        from hashfleet.results.tables import write_tables
+
+        write_tables(res, out_dir / "tables")
+        click.echo(f"Report: {make_report(res, out_dir)}")
     click.echo(f"Results written to {out_dir}/")
+
+
+@cli.command("report")
+@click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--no-svg", is_flag=True, help="Write the charts as PNG only.")
+def report_command(results_dir: Path, no_svg: bool) -> None:
+    """Write RESULTS_DIR/report.html from what `run` or `compare` saved there.
+
+    One self-contained HTML file (charts inlined; opens with no network): decision
+    metrics with intervals, fan charts of the daily variables, distributions,
+    event timelines, the run's metadata and resolved scenario; for a comparison,
+    per-strategy decision metrics and paired differences. Every chart is also
+    written to RESULTS_DIR/figures/ as PNG and SVG.
+
+    \b
+    Examples:
+      hashfleet report results/baseline
+      hashfleet report results/strategies-baseline-compare
+    """
+    from hashfleet.results.report import report
+
+    click.echo(f"Report: {report(results_dir, svg=not no_svg)}")
 
 
 @cli.command()
@@ -546,6 +586,19 @@ def catalogue(as_csv: bool, path: str) -> None:
     is_flag=True,
     help="Give each strategy its own seed (unpaired; to see what common numbers gain).",
 )
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory: comparison.json, per_path.parquet/.csv, report.html "
+    "[results/<scenario name>-compare].",
+)
+@click.option(
+    "--store-paths/--no-store-paths",
+    default=None,
+    help="Keep every path's daily values while running, for the cash-path metrics "
+    "(P(cash < 0 at any time), payback) [run.outputs.store_paths].",
+)
+@_report_option
 @set_option
 def compare_command(
     file: Path,
@@ -557,6 +610,9 @@ def compare_command(
     csv_out: Path | None,
     json_out: Path | None,
     independent: bool,
+    out: Path | None,
+    store_paths: bool | None,
+    write_report: bool,
     set_args: Sequence[str],
 ) -> None:
     """Run the strategies of scenario FILE on common random numbers and compare them.
@@ -581,8 +637,18 @@ def compare_command(
         set_args=set_args,
         confidence=confidence,
         independent=independent,
+        store_paths=store_paths,
     )
     click.echo(cmp.to_text())
+    if write_report:
+        from hashfleet.results.report import write_comparison_report
+        from hashfleet.results.tables import save_comparison
+
+        out_dir = (
+            out if out is not None else Path("results") / f"{cmp.metadata['scenario']}-compare"
+        )
+        save_comparison(cmp, out_dir)
+        click.echo(f"Report: {write_comparison_report(cmp, out_dir)}")
     if csv_out is not None:
         cmp.to_csv(csv_out)
         click.echo(f"wrote {csv_out}")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -116,6 +117,23 @@ class Comparison:
                 )
         return "\n".join(lines)
 
+    def plot(self, metrics: Sequence[str] | None = None) -> Any:
+        """Paired-difference histograms per metric (:mod:`hashfleet.results.plots`)."""
+        from hashfleet.results.plots import comparison_figure
+
+        return comparison_figure(self, metrics)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Comparison {self.metadata.get('scenario', '')}: {self.strategies}, "
+            f"{self.metadata.get('paths', '?')} paths, metrics {self.metrics}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from hashfleet.results.tables import comparison_html
+
+        return comparison_html(self)
+
     def to_frame(self) -> pd.DataFrame:
         """The paired table with the per-strategy means of both sides, flat (for CSV)."""
         df = self.paired.reset_index()
@@ -153,6 +171,7 @@ def compare(
     set_args: Sequence[str] = (),
     confidence: float = 0.95,
     independent: bool = False,
+    store_paths: bool | None = None,
 ) -> Comparison:
     """Run the scenario's strategies on common random numbers and compare them per path.
 
@@ -172,6 +191,10 @@ def compare(
         Level of the intervals, in (0, 1).
     independent : bool
         Give strategy ``k`` the seed ``seed + k`` (unpaired draws; for comparison only).
+    store_paths : bool, optional
+        Keep every path's daily values while each strategy runs (default
+        ``run.outputs.store_paths``), so that the decision metrics of the cash path
+        (minimum cash, first day below zero, payback) join the per-path table.
 
     Returns
     -------
@@ -209,11 +232,17 @@ def compare(
         raise InputError(f"metric: expected names among {list(METRICS)}, got {bad}")
     root = seed if seed is not None else base.run.seed
     n_paths = paths if paths is not None else base.run.paths
+    from hashfleet.results.decision import per_path_decision
+
+    t0 = time.perf_counter()
     per_path: dict[str, pd.DataFrame] = {}
     for k, name in enumerate(names):
         variant = strategy_scenario(base, name)
-        res = simulate(variant, paths=n_paths, seed=root + k if independent else root)
-        per_path[name] = path_metrics(res)
+        seed_k = root + k if independent else root
+        res = simulate(variant, paths=n_paths, seed=seed_k, store_paths=store_paths)
+        pm = path_metrics(res)
+        dec = per_path_decision(res)
+        per_path[name] = pm.join(dec[[c for c in dec.columns if c not in pm.columns]])
     summary, paired = _tables(per_path, names, chosen, confidence)
     meta = {
         "scenario": base.name,
@@ -222,6 +251,9 @@ def compare(
         "seed": root,
         "confidence": confidence,
         "independent": independent,
+        "description": base.description,
+        "hashfleet_version": res.metadata.get("hashfleet_version"),
+        "wall_time_s": round(time.perf_counter() - t0, 3),
     }
     return Comparison(names, chosen, per_path, summary, paired, meta)
 

@@ -31,9 +31,13 @@ def test_decision_metrics_match_brute_force_from_paths_nc(
     with xr.open_dataset(out / "paths.nc") as ds:
         cash = ds["cash_usd"].values
         fcf = ds["free_cash_flow_usd"].values
+        npv = ds["npv_usd"].values
     n, n_days = cash.shape
+    v = 1.12 ** (-1 / 365.25)  # strategies-baseline: 12 %/year, fleet value included
     for p in range(n):
-        lowest, first, cum, last_neg = math.inf, math.nan, 0.0, -1
+        invested = fcf[p, 0] * v - npv[p, 0]  # NPV day 0 = −V0 + FCF_0·v
+        assert invested > 1e7  # the fleet's secondary value (~73 m USD at 52k USD/BTC)
+        lowest, first, cum, last_neg = math.inf, math.nan, -invested, -1
         for day in range(n_days):
             lowest = min(lowest, cash[p, day])
             if cash[p, day] < 0 and math.isnan(first):
@@ -49,9 +53,9 @@ def test_decision_metrics_match_brute_force_from_paths_nc(
     crossed = sum(any(c < 0 for c in cash[p]) for p in range(n))
     assert 0 < crossed < n  # the fixture is stressed enough to test both sides
     assert s.loc["P(cash < 0 at any time)", "estimate"] == crossed / n
-    npv = d["npv_usd"].to_numpy()
-    assert s.loc["P(NPV < 0)", "estimate"] == sum(v < 0 for v in npv) / n
-    worst = sorted(npv)[: max(1, int(0.05 * n))]
+    npv_end = d["npv_usd"].to_numpy()
+    assert s.loc["P(NPV < 0)", "estimate"] == sum(x < 0 for x in npv_end) / n
+    worst = sorted(npv_end)[: max(1, int(0.05 * n))]
     assert s.loc["CVaR 95% of NPV", "estimate"] == pytest.approx(sum(worst) / len(worst))
     # margins from the per-path totals
     pp = res.per_path
@@ -103,6 +107,9 @@ def test_cash_reductions_edge_cases() -> None:
     np.testing.assert_array_equal(r["payback_day"], [2.0, 0.0])
     r2 = cash_reductions(cash, -np.ones((2, 4)))
     assert np.isnan(r2["payback_day"]).all()
+    # an initial investment of 1.0 on path 0: cumulative −3, −2, 0, −0.5 -> never paid back
+    r3 = cash_reductions(cash, fcf, np.array([1.0, 0.5]))
+    np.testing.assert_array_equal(r3["payback_day"], [np.nan, 0.0])
 
 
 def test_intervals_cover_at_their_level() -> None:

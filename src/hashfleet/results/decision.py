@@ -13,9 +13,11 @@ Two layers, both pure and vectorised over paths:
   where none exists).  From the daily series ``(n_paths, n_days)`` — only when every path
   was stored (``--store-paths``; see :func:`cash_reductions` for what the recorder would
   need to give them without): minimum cash, the first day with cash < 0 (NaN: never) and
-  the payback day, ``1 +`` the last day on which cumulative free cash flow is negative (0
-  if it never is, NaN — "never within the horizon" — if it is still negative on the last
-  day).
+  the payback day, ``1 +`` the last day on which cumulative free cash flow, less the
+  initial investment, is negative (0 if it never is, NaN — "never within the horizon" — if
+  it is still negative on the last day).  The initial investment is the fleet's secondary
+  value at t=0 when ``finance.include_fleet_value`` (the NPV's own t=0 outflow, read back
+  from day 0's NPV), else 0.
 * **Across paths** (:func:`summarize`, one row per statistic) with a confidence interval
   whose method is named in the table:
 
@@ -58,6 +60,7 @@ __all__ = [
     "DECISION_METRICS",
     "cash_reductions",
     "cvar",
+    "initial_investment_usd",
     "irr_per_year",
     "per_path_decision",
     "quantile_interval",
@@ -80,7 +83,10 @@ DECISION_METRICS: dict[str, tuple[str, str]] = {
     ),
     "min_cash_usd": ("USD", "Lowest cash over the run (needs stored paths)"),
     "first_negative_cash_day": ("day", "First day with cash < 0 (NaN: never)"),
-    "payback_day": ("day", "Day cumulative free cash flow turns ≥ 0 for good (NaN: never)"),
+    "payback_day": (
+        "day",
+        "Day cumulative free cash flow covers the initial investment for good (NaN: never)",
+    ),
 }
 
 
@@ -126,12 +132,37 @@ def per_path_decision(results: Results) -> pd.DataFrame:
     if results.paths is not None and "cash_usd" in results.paths:
         cash = results.paths["cash_usd"].to_numpy()
         fcf = results.paths["free_cash_flow_usd"].to_numpy()
-        out |= cash_reductions(cash, fcf)
+        out |= cash_reductions(cash, fcf, initial_investment_usd(results))
     return pd.DataFrame(out, index=pd.Index(np.arange(revenue.shape[0]), name="path"))
 
 
+def initial_investment_usd(results: Results) -> NDArray[np.float64]:
+    """The NPV's t=0 outflow per path: the fleet's secondary value on day 0 with
+    ``finance.include_fleet_value``, else 0.
+
+    Read back from day 0 of the stored paths: ``npv_0 = −V0 + FCF_0·v`` with
+    ``v = (1 + r)^(−1/365.25)`` (see :mod:`hashfleet.results.metrics`).
+
+    Returns
+    -------
+    ndarray, shape (n_paths,)
+    """
+    import yaml
+
+    n = results.per_path.sizes["path"]
+    finance = (yaml.safe_load(results.resolved_scenario_yaml) or {}).get("finance", {})
+    if results.paths is None or not finance.get("include_fleet_value", False):
+        return np.zeros(n)
+    v = (1.0 + float(finance["discount_rate_per_year"])) ** (-1.0 / 365.25)
+    fcf0 = results.paths["free_cash_flow_usd"].isel(day=0).to_numpy()
+    npv0 = results.paths["npv_usd"].isel(day=0).to_numpy()
+    return np.asarray(fcf0 * v - npv0, dtype=float)
+
+
 def cash_reductions(
-    cash_usd: NDArray[np.float64], free_cash_flow_usd: NDArray[np.float64]
+    cash_usd: NDArray[np.float64],
+    free_cash_flow_usd: NDArray[np.float64],
+    initial_investment_usd: NDArray[np.float64] | float = 0.0,
 ) -> dict[str, NDArray[np.float64]]:
     """Per-path reductions of the daily cash and free-cash-flow paths.
 
@@ -146,20 +177,24 @@ def cash_reductions(
         End-of-day cash, USD.
     free_cash_flow_usd : ndarray, shape (n_paths, n_days)
         Daily free cash flow, USD.
+    initial_investment_usd : ndarray, shape (n_paths,), or float
+        Outflow at t=0 that payback must recover, USD.
 
     Returns
     -------
     dict of str -> ndarray, shape (n_paths,)
         ``min_cash_usd``; ``first_negative_cash_day`` (NaN if cash never < 0);
-        ``payback_day``: ``1 + `` the last day with cumulative free cash flow < 0 (0 if
-        never negative; NaN if negative on the last day).
+        ``payback_day``: ``1 + `` the last day with cumulative free cash flow less the
+        initial investment < 0 (0 if never negative; NaN if negative on the last day).
     """
     cash = np.asarray(cash_usd, dtype=float)
     n_days = cash.shape[1]
     neg = cash < 0
     first = np.where(neg.any(axis=1), np.argmax(neg, axis=1), -1).astype(float)
     first[first < 0] = np.nan
-    cum_neg = np.cumsum(np.asarray(free_cash_flow_usd, dtype=float), axis=1) < 0
+    inv = np.broadcast_to(np.asarray(initial_investment_usd, dtype=float), cash.shape[:1])
+    cum = np.cumsum(np.asarray(free_cash_flow_usd, dtype=float), axis=1) - inv[:, None]
+    cum_neg = cum < 0
     last_neg = n_days - 1 - np.argmax(cum_neg[:, ::-1], axis=1)
     payback = np.where(cum_neg.any(axis=1), last_neg + 1.0, 0.0)
     payback[cum_neg[:, -1]] = np.nan
