@@ -437,17 +437,13 @@ pre{background:#f6f7f9;padding:10px;overflow:auto;font-size:12px;max-height:480p
 
 _SCRIPT = """
 (function(){var errs=document.getElementById('report-errors');
+document.body.setAttribute('data-errors','0');
 function note(m){var li=document.createElement('li');li.textContent=String(m);
 errs.appendChild(li);document.body.setAttribute('data-errors',errs.children.length);}
 window.addEventListener('error',function(e){note(e.message||'resource error');},true);
-document.body.setAttribute('data-errors','0');
-var imgs=document.querySelectorAll('img.chart');var left=imgs.length;
-function done(){if(--left<=0){document.body.setAttribute('data-charts-checked',imgs.length);}}
-if(!left){document.body.setAttribute('data-charts-checked','0');}
-imgs.forEach(function(img){var p=img.decode?img.decode():Promise.resolve();
-p.then(function(){img.setAttribute('data-ok',img.naturalWidth>0&&img.naturalHeight>0?
-img.naturalWidth+'x'+img.naturalHeight:'0');done();},
-function(){img.setAttribute('data-ok','0');
-note('chart did not decode: '+img.dataset.name);done();});
-});})();
+window.addEventListener('load',function(){var imgs=document.querySelectorAll('img.chart');
+imgs.forEach(function(img){var ok=img.complete&&img.naturalWidth>0&&img.naturalHeight>0;
+img.setAttribute('data-ok',ok?img.naturalWidth+'x'+img.naturalHeight:'0');
+if(!ok){note('chart did not load: '+img.dataset.name);}});
+document.body.setAttribute('data-charts-checked',imgs.length);});})();
 """
