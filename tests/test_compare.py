@@ -132,10 +132,13 @@ def test_cli_compare_strategies_baseline(tmp_path: Path) -> None:
             "run.horizon_days=40",
             "--json",
             str(out),
+            "--out",
+            str(tmp_path / "cmp"),
         ],
     )
     assert r.exit_code == 0, r.output
     assert "refresh-frontier" in r.output and "buy-the-dip" in r.output
+    assert (tmp_path / "cmp" / "report.html").is_file()
     assert json.loads(out.read_text())["metadata"]["paths"] == 20
     bad = CliRunner().invoke(
         cli, ["compare", str(ROOT / "scenarios/baseline.yaml"), "--paths", "2"]
