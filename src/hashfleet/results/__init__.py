@@ -141,7 +141,7 @@ class Results:
             _to_netcdf(self.paths.assign_attrs(attrs), out / "paths.nc")
         summary = dict(self.summary)
         if "decision" not in summary:
-            table = self.summary()
+            table = Summary.__call__(self.summary)  # type: ignore[arg-type]
             summary["decision"] = table.reset_index().to_dict(orient="records")
         with write_atomic(out / "summary.json") as tmp:
             text = json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False)

@@ -109,11 +109,9 @@ def fan_figure(
     missing = [v for v in names if v not in daily]
     if missing:
         raise InputError(f"variables: expected daily variables of the run, got {missing}")
-    Figure = _figure_class()
     ncols = min(ncols, len(names))
     nrows = -(-len(names) // ncols)
-    fig = Figure(figsize=(width, 2.9 * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
+    fig, axes = _grid(width, 2.9, nrows, ncols)
     for ax, name in zip(axes.flat, names, strict=False):
         _fan(ax, daily, name, legend)
     for ax in list(axes.flat)[len(names) :]:
@@ -138,21 +136,19 @@ def events_figure(results: Results) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    Figure = _figure_class()
     daily = results.daily
-    dates = pd.to_datetime(daily["date"].values)
-    start = dates[0]
+    x0, xs = _date_x(daily)
     n_paths = int(results.metadata.get("paths", results.per_path.sizes["path"]))
-    fig = Figure(figsize=(11.0, 7.2), layout="constrained")
-    ax1, ax2, ax3 = fig.subplots(3, 1, sharex=True)
+    fig, axes = _grid(11.0, 2.4, 3, 1)
+    ax1, ax2, ax3 = axes[:, 0]
 
     rt = results.retargets
     if len(rt) and "new_difficulty" in rt:
         change = 100.0 * (rt["new_difficulty"].to_numpy() / rt["old_difficulty"].to_numpy() - 1)
         bins = (rt["time_days"].to_numpy() // 14).astype(int)
         df = pd.DataFrame({"bin": bins, "change": change}).groupby("bin")["change"]
-        q = df.quantile([0.05, 0.5, 0.95]).unstack()
-        x = start + pd.to_timedelta(q.index.to_numpy() * 14 + 7, unit="D")
+        q = df.quantile(np.array([0.05, 0.5, 0.95])).unstack()
+        x = x0 + q.index.to_numpy() * 14.0 + 7.0
         ax1.fill_between(x, q[0.05], q[0.95], color=_BLUE, alpha=0.2, lw=0, label="P5–P95")
         ax1.plot(x, q[0.5], color=_BLUE, lw=1.4, label="median")
         ax1.axhline(0, color="0.4", lw=0.6)
@@ -167,10 +163,10 @@ def events_figure(results: Results) -> Figure:
         weeks = (hv["time_days"].to_numpy() // 7).astype(int)
         counts = np.bincount(weeks)
         nz = np.flatnonzero(counts)
-        x = start + pd.to_timedelta(nz * 7 + 3.5, unit="D")
+        x = x0 + nz * 7.0 + 3.5
         ax2.bar(x, 100.0 * counts[nz] / n_paths, width=6, color=_ORANGE)
-        med = start + pd.to_timedelta(float(np.median(hv["time_days"])), unit="D")
-        ax2.set_title(f"Halvings: share of paths per week (median {med:%Y-%m-%d})")
+        med = daily["date"].values[0] + np.timedelta64(int(np.median(hv["time_days"])), "D")
+        ax2.set_title(f"Halvings: share of paths per week (median {str(med)[:10]})")
     else:
         _empty(ax2, "no halving inside the horizon")
         ax2.set_title("Halvings")
@@ -188,7 +184,7 @@ def events_figure(results: Results) -> Figure:
             y = daily[name].to_numpy() / 1e6
             days = np.flatnonzero(np.abs(y) > 0)
             if days.size:
-                ax3.vlines(dates[days], 0, y[days], color=_COLORS[i], lw=2, label=label)
+                ax3.vlines(xs[days], 0, y[days], color=_COLORS[i], lw=2, label=label)
                 drew = True
     if drew:
         ax3.legend(loc="upper right", fontsize=8, frameon=False)
@@ -198,7 +194,7 @@ def events_figure(results: Results) -> Figure:
     ax3.set_ylabel("USD m/day")
     for ax in (ax1, ax2, ax3):
         _style(ax)
-        ax.set_xlim(dates[0], dates[-1])
+        _date_ticks(ax, daily)
     return fig
 
 
@@ -216,7 +212,6 @@ def distribution_figure(decision: pd.DataFrame, tail: float = 0.05) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    Figure = _figure_class()
     cols = [
         (c, t)
         for c, t in (
@@ -226,8 +221,8 @@ def distribution_figure(decision: pd.DataFrame, tail: float = 0.05) -> Figure:
         )
         if c in decision
     ]
-    fig = Figure(figsize=(11.0, 3.2), layout="constrained")
-    axes = fig.subplots(1, len(cols), squeeze=False)[0]
+    fig, grid = _grid(11.0, 3.2, 1, len(cols))
+    axes = grid[0]
     for ax, (c, title) in zip(axes, cols, strict=True):
         x = decision[c].to_numpy() / 1e6
         x = x[np.isfinite(x)]
@@ -261,13 +256,11 @@ def comparison_figure(comparison: Comparison, metrics: Sequence[str] | None = No
     """
     from hashfleet.results.metrics import METRICS
 
-    Figure = _figure_class()
     names = list(metrics) if metrics else list(comparison.metrics)
     ref = comparison.strategies[0]
     ncols = 2 if len(names) > 1 else 1
     nrows = -(-len(names) // ncols)
-    fig = Figure(figsize=(11.0, 2.9 * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    fig, axes = _grid(11.0, 2.9, nrows, ncols)
     for ax, m in zip(axes.flat, names, strict=False):
         unit = METRICS[m][0] if m in METRICS else ""
         scale, unit_s = (1e-6, f"{unit} m") if unit == "USD" else (1.0, unit)
@@ -319,7 +312,10 @@ def save_figure(fig: Figure, stem: Path, *, dpi: int = 96, svg: bool = True) -> 
     import io
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    # zlib level 1: a third of the encoding time of the default 6, files ~20 % larger
+    fig.savefig(
+        buf, format="png", dpi=dpi, metadata={"Software": None}, pil_kwargs={"compress_level": 1}
+    )
     png = buf.getvalue()
     stem.with_suffix(".png").write_bytes(png)
     if svg:
@@ -328,6 +324,56 @@ def save_figure(fig: Figure, stem: Path, *, dpi: int = 96, svg: bool = True) -> 
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _grid(width: float, panel_height: float, nrows: int, ncols: int) -> tuple[Figure, Any]:
+    """A figure of ``nrows × ncols`` panels with fixed margins in inches.
+
+    Fixed margins, not matplotlib's constrained layout: the layout pass measures every tick
+    label of every axis and took 40 % of a report's time (measured at 1,000 paths)."""
+    Figure = _figure_class()
+    height = panel_height * nrows
+    fig = Figure(figsize=(width, height))
+    left, right, top, bottom, hgap, wgap = 0.75, 0.2, 0.35, 0.4, 0.6, 0.7
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        top=1 - top / height,
+        bottom=bottom / height,
+        hspace=hgap / max(panel_height - hgap, 0.5),
+        wspace=wgap * ncols / max(width - left - right - wgap * (ncols - 1), 1.0),
+    )
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
+
+
+def _date_x(daily: xr.Dataset) -> tuple[float, np.ndarray]:
+    """matplotlib date numbers (days) of the run's first day and of every day."""
+    from matplotlib.dates import date2num
+
+    d = np.asarray(daily["date"].values).astype("datetime64[D]")
+    x0 = float(date2num(d[0]))
+    return x0, x0 + (d - d[0]).astype(float)
+
+
+def _date_ticks(ax: Axes, daily: xr.Dataset) -> None:
+    """Fixed ticks on month starts (every 1, 3, 6 or 12 months with the horizon's length):
+    the automatic date locator re-ran for every draw and cost ~0.1 s an axis."""
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
+
+    d = np.asarray(daily["date"].values).astype("datetime64[D]")
+    x0, xs = _date_x(daily)
+    span = float(xs[-1] - xs[0])
+    step = 12 if span > 3 * 365 else 6 if span > 730 else 3 if span > 240 else 1
+    months = np.arange(d[0].astype("datetime64[M]"), d[-1].astype("datetime64[M]") + 1)
+    months = months[(months.astype(int) % step) == 0]
+    days = months.astype("datetime64[D]")
+    days = days[(days >= d[0]) & (days <= d[-1])]
+    ticks = x0 + (days - d[0]).astype(float)
+    labels = [str(m)[:4] if step == 12 else str(m)[:7] for m in days]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FixedFormatter(labels))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(xs[0], xs[-1])
 
 
 def _figure_class() -> Any:
@@ -341,7 +387,7 @@ def _figure_class() -> Any:
 def _fan(ax: Axes, daily: xr.Dataset, name: str, legend: bool) -> None:
     title, unit, scale = FAN_VARIABLES.get(name, (name, daily[name].attrs.get("units", ""), 1.0))
     da = daily[name]
-    dates = pd.to_datetime(daily["date"].values)
+    _, dates = _date_x(daily)
     qs = np.asarray(daily["quantile"].values, dtype=float)
 
     def q(p: float) -> np.ndarray | None:
@@ -363,7 +409,7 @@ def _fan(ax: Axes, daily: xr.Dataset, name: str, legend: bool) -> None:
     if name == "cash_usd":
         ax.axhline(0, color="#c0392b", lw=0.8)
     ax.set_title(f"{title} ({unit})", fontsize=10)
-    ax.set_xlim(dates[0], dates[-1])
+    _date_ticks(ax, daily)
     if legend:
         ax.legend(loc="best", fontsize=7, frameon=True, framealpha=0.8, ncols=2)
     _style(ax)

@@ -194,10 +194,19 @@ def write_comparison_report(cmp: Comparison, out_dir: str | Path, *, svg: bool =
     return _write(out / REPORT_NAME, title, body, time.perf_counter() - t0)
 
 
-def format_value(x: float, unit: str) -> str:
-    """A number for people: shares as %, USD in m/k, days as whole days."""
-    if x is None or not math.isfinite(x):
+def format_value(x: Any, unit: Any) -> str:
+    """A number for people: shares as %, USD in m/k, days as whole days.
+
+    Parameters
+    ----------
+    x : float-like
+        The value (None or NaN: "–").
+    unit : str-like
+        ``share``, ``%``, ``day``, ``1/year``, ``USD…`` or any other unit (shown after).
+    """
+    if x is None or not math.isfinite(float(x)):
         return "–"
+    x, unit = float(x), str(unit)
     if unit == "share":
         return f"{100 * x:.1f} %"
     if unit == "%":
@@ -329,7 +338,7 @@ def _strategy_table(per_strategy: dict[str, pd.DataFrame]) -> str:
             if stat not in t.index:
                 cells.append("<td>–</td>")
                 continue
-            r = t.loc[stat]
+            r = t.loc[stat].to_dict()
             cells.append(
                 f"<td class='num'>{format_value(r['estimate'], r['unit'])}<br><small>"
                 f"[{format_value(r['ci_low'], r['unit'])}, {format_value(r['ci_high'], r['unit'])}]"
@@ -346,10 +355,11 @@ def _paired_table(cmp: Comparison) -> str:
     from hashfleet.results.metrics import METRICS
 
     rows = []
-    for (s, metric), r in cmp.paired.iterrows():
-        unit = METRICS.get(str(metric), ("",))[0]
+    for r in cmp.paired.reset_index().to_dict("records"):
+        metric = str(r["metric"])
+        unit = METRICS[metric][0] if metric in METRICS else ""
         rows.append(
-            f"<tr><td>{html.escape(str(s))}</td><td>{html.escape(str(metric))}</td>"
+            f"<tr><td>{html.escape(str(r['strategy']))}</td><td>{html.escape(metric)}</td>"
             f"<td class='num'>{format_value(r['mean_diff'], unit)}</td>"
             f"<td class='num'>{format_value(r['ci_low'], unit)} – "
             f"{format_value(r['ci_high'], unit)}</td>"
