@@ -64,6 +64,7 @@ __all__ = [
     "irr_per_year",
     "per_path_decision",
     "quantile_interval",
+    "scenario_dict",
     "summarize",
     "wilson_interval",
 ]
@@ -147,16 +148,22 @@ def initial_investment_usd(results: Results) -> NDArray[np.float64]:
     -------
     ndarray, shape (n_paths,)
     """
-    import yaml
-
     n = results.per_path.sizes["path"]
-    finance = (yaml.safe_load(results.resolved_scenario_yaml) or {}).get("finance", {})
+    finance = scenario_dict(results).get("finance", {})
     if results.paths is None or not finance.get("include_fleet_value", False):
         return np.zeros(n)
     v = (1.0 + float(finance["discount_rate_per_year"])) ** (-1.0 / 365.25)
     fcf0 = results.paths["free_cash_flow_usd"].isel(day=0).to_numpy()
     npv0 = results.paths["npv_usd"].isel(day=0).to_numpy()
     return np.asarray(fcf0 * v - npv0, dtype=float)
+
+
+def scenario_dict(results: Results) -> dict[str, Any]:
+    """The resolved scenario as plain data (libyaml's parser when present: ~10x faster)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return dict(yaml.load(results.resolved_scenario_yaml, Loader=loader) or {})
 
 
 def cash_reductions(
@@ -400,7 +407,8 @@ def cvar(
     k = max(1, math.floor(tail * n))
     est = float(np.sort(v)[:k].mean())
     rng = np.random.default_rng(seed)
-    boot = np.sort(v[rng.integers(0, n, size=(resamples, n))], axis=1)[:, :k].mean(axis=1)
+    draws = v[rng.integers(0, n, size=(resamples, n))]
+    boot = np.partition(draws, k - 1, axis=1)[:, :k].mean(axis=1)  # the k lowest of each
     a = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(boot, [a, 1.0 - a])
     return est, float(lo), float(hi)

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from hashfleet.errors import InputError
 
@@ -92,7 +91,7 @@ def write_report(results: Results, out_dir: str | Path, *, svg: bool = True) -> 
     pathlib.Path
         ``out_dir/report.html``.
     """
-    from hashfleet.results.decision import per_path_decision, summarize
+    from hashfleet.results.decision import per_path_decision, scenario_dict, summarize
     from hashfleet.results.plots import (
         FAN_VARIABLES,
         distribution_figure,
@@ -120,7 +119,7 @@ def write_report(results: Results, out_dir: str | Path, *, svg: bool = True) -> 
         distribution_figure(decision), figs / "distributions", "Distributions across paths", svg
     )
     events = _chart(events_figure(results), figs / "events", "Event timelines", svg)
-    scenario = yaml.safe_load(results.resolved_scenario_yaml) or {}
+    scenario = scenario_dict(results)
     title = f"hashfleet report: {meta.get('scenario_name', scenario.get('name', 'run'))}"
     body = [
         _header(title, scenario.get("description", ""), _run_facts(meta)),
