@@ -163,8 +163,8 @@ def events_figure(results: Results) -> Figure:
         weeks = (hv["time_days"].to_numpy() // 7).astype(int)
         counts = np.bincount(weeks)
         nz = np.flatnonzero(counts)
-        x = x0 + nz * 7.0 + 3.5
-        ax2.bar(x, 100.0 * counts[nz] / n_paths, width=6, color=_ORANGE)
+        bar_x = x0 + nz * 7.0 + 3.5
+        ax2.bar(bar_x, 100.0 * counts[nz] / n_paths, width=6, color=_ORANGE)
         med = daily["date"].values[0] + np.timedelta64(int(np.median(hv["time_days"])), "D")
         ax2.set_title(f"Halvings: share of paths per week (median {str(med)[:10]})")
     else:
