@@ -327,7 +327,9 @@ def _decision_table(table: pd.DataFrame) -> str:
 
 def _strategy_table(per_strategy: dict[str, pd.DataFrame]) -> str:
     names = list(per_strategy)
-    stats = list(dict.fromkeys(s for t in per_strategy.values() for s in t.index))
+    # the order of summarize(): the fullest table first, then any row only others have
+    tables = sorted(per_strategy.values(), key=len, reverse=True)
+    stats = list(dict.fromkeys(s for t in tables for s in t.index))
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
     body = []
     for stat in stats:
