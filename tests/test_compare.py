@@ -15,7 +15,8 @@ import hashfleet
 from builders import CHAIN_2026
 from hashfleet.cli import cli
 from hashfleet.errors import InputError
-from hashfleet.finance.valuation import irr_per_year, npv_usd, path_metrics
+from hashfleet.finance.valuation import irr_per_year, npv_usd
+from hashfleet.results.decision import path_metrics
 from hashfleet.runner import simulate
 from hashfleet.scenario.schema import Scenario
 from hashfleet.studies.compare import compare
@@ -132,10 +133,13 @@ def test_cli_compare_strategies_baseline(tmp_path: Path) -> None:
             "run.horizon_days=40",
             "--json",
             str(out),
+            "--out",
+            str(tmp_path / "cmp"),
         ],
     )
     assert r.exit_code == 0, r.output
     assert "refresh-frontier" in r.output and "buy-the-dip" in r.output
+    assert (tmp_path / "cmp" / "report.html").is_file()
     assert json.loads(out.read_text())["metadata"]["paths"] == 20
     bad = CliRunner().invoke(
         cli, ["compare", str(ROOT / "scenarios/baseline.yaml"), "--paths", "2"]
@@ -154,10 +158,10 @@ def test_irr_kernel_against_the_annuity_closed_form() -> None:
     flows[:, 1:] = 1000.0
     flows[:, 0] = -np.array([(1000.0 * (1 + r) ** (-m / 12)).sum() for r in rates])
     assert irr_per_year(flows) == pytest.approx(rates, abs=1e-10)
-    # no sign change: clamped
-    assert irr_per_year(np.ones((1, 5)))[0] == 1000.0
-    assert irr_per_year(-np.ones((1, 5)))[0] == -0.99
-    assert irr_per_year(np.zeros((1, 5)))[0] == 0.0
+    # no sign change: no IRR (NaN, never a sentinel)
+    assert np.isnan(irr_per_year(np.ones((1, 5)))[0])
+    assert np.isnan(irr_per_year(-np.ones((1, 5)))[0])
+    assert np.isnan(irr_per_year(np.zeros((1, 5)))[0])
     # npv kernel: a perpetuity-like check on a short annuity
     assert npv_usd(flows[2:3], m_all := np.arange(61) / 12, 0.15)[0] == pytest.approx(0, abs=1e-6)
     assert m_all[-1] == 5.0
@@ -166,7 +170,7 @@ def test_irr_kernel_against_the_annuity_closed_form() -> None:
 def test_engine_npv_matches_the_closed_form() -> None:
     """A fleet that never runs (power at 10,000 USD/MWh) and 1 m USD/month of opex: every
     day's flow is c = −1e6·12/365.25, so NPV = c·v(1−v^N)/(1−v) with v = 1.1^(−1/365.25).
-    IRR: all flows negative, clamped to −0.99."""
+    IRR: all flows negative, so none (NaN)."""
     d = copy.deepcopy(BASE)
     d["fleet"]["sites"][0]["power"]["price_usd_per_mwh"] = 10_000
     d["company"]["opex_usd_per_month"] = 1e6
@@ -178,7 +182,7 @@ def test_engine_npv_matches_the_closed_form() -> None:
     v = 1.1 ** (-1 / 365.25)
     n = 40
     assert pm["npv_usd"].to_numpy() == pytest.approx(c * v * (1 - v**n) / (1 - v), rel=1e-12)
-    assert pm["irr_per_year"].to_numpy() == pytest.approx(-0.99)
+    assert np.all(np.isnan(pm["irr_per_year"].to_numpy()))
     assert pm["free_cash_flow_usd"].to_numpy() == pytest.approx(c * n, rel=1e-12)
     assert np.all(np.isnan(pm["all_in_cost_usd_per_btc"]))
 

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import click
 import yaml
 
-from hashfleet.errors import HashfleetError, ScenarioError
+from hashfleet.errors import HashfleetError, InputError, ScenarioError
 from hashfleet.version import __version__
 
 __all__ = ["cli", "format_error", "main", "set_option"]
@@ -271,6 +271,16 @@ def _backend_options(fn: F) -> F:
     return fn
 
 
+def _report_option(fn: F) -> F:
+    return click.option(
+        "--report/--no-report",
+        "write_report",
+        default=True,
+        show_default=True,
+        help="Write report.html (charts, decision metrics) and CSV/Parquet tables.",
+    )(fn)
+
+
 def _block_kwargs(backend: dict[str, Any], run_dir: Path | None, progress: bool) -> dict[str, Any]:
     """Keyword arguments of :func:`hashfleet.simulate` for a block run."""
 
@@ -305,6 +315,7 @@ def _block_kwargs(backend: dict[str, Any], run_dir: Path | None, progress: bool)
     default=None,
     help="Show a progress bar [on when standard error is a terminal].",
 )
+@_report_option
 @_backend_options
 @set_option
 def run(
@@ -315,6 +326,7 @@ def run(
     store_paths: bool | None,
     chunk_paths: int | None,
     progress: bool | None,
+    write_report: bool,
     set_args: Sequence[str],
     **backend: Any,
 ) -> None:
@@ -375,7 +387,187 @@ def run(
         res = simulate(sc, **kwargs)
     res.save(out_dir)
     click.echo(_run_report(res))
+    if write_report:
+        from hashfleet.results.report import write_report as make_report
+        from hashfleet.results.tables import write_tables
+
+        write_tables(res, out_dir / "tables")
+        click.echo(f"Report: {make_report(res, out_dir)}")
     click.echo(f"Results written to {out_dir}/")
+
+
+@cli.command("stress")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--paths", type=click.IntRange(1, 1_000_000), help="Monte Carlo paths [run.paths].")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Root seed [run.seed].")
+@click.option(
+    "--shock",
+    "shocks",
+    multiple=True,
+    metavar="NAME[=LEVEL]",
+    help="A named shock (price_crash, halving, power_spike, delivery_slip, tenant_default), "
+    "optionally at a level; repeat for several [every shock at its default level].",
+)
+@click.option(
+    "--horizon",
+    "horizons",
+    multiple=True,
+    type=click.IntRange(1),
+    metavar="DAYS",
+    help="Horizon of the probabilities, in days; repeat [90, 365 and the run's horizon].",
+)
+@click.option(
+    "--reverse",
+    metavar="SHOCK",
+    help="Reverse stress test: the smallest level of SHOCK at which P(insolvency) reaches "
+    "--threshold, by bisection over paired runs.",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.05,
+    show_default=True,
+    help="P(insolvency) the reverse stress test looks for.",
+)
+@click.option(
+    "--between",
+    nargs=2,
+    type=float,
+    metavar="LO HI",
+    help="Bracket of the reverse stress test's levels [0 and the shock's largest sensible level].",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory for stress.json [results/<scenario name>-stress].",
+)
+@set_option
+def stress_command(
+    file: Path,
+    paths: int | None,
+    seed: int | None,
+    shocks: Sequence[str],
+    horizons: Sequence[int],
+    reverse: str | None,
+    threshold: float,
+    between: tuple[float, float] | None,
+    out: Path | None,
+    set_args: Sequence[str],
+) -> None:
+    """Stress the capital plan of scenario FILE (its ``capital:`` section).
+
+    Runs the plan under the scenario's own Monte Carlo and under each named shock on the
+    same seed (common random numbers), and reports P(insolvency), P(covenant breach) and
+    P(margin call) by horizon with 95 % intervals, the first-insolvency day, minimum cash,
+    equity raised, VaR/CVaR of ending equity and the all-in cost per BTC.  With
+    --reverse, also the smallest shock at which P(insolvency) reaches --threshold, with
+    its standard error.
+
+    \b
+    Examples:
+      hashfleet stress scenarios/baseline-capital.yaml --paths 500
+      hashfleet stress scenarios/stress-2022.yaml --shock price_crash=0.3 --horizon 365
+      hashfleet stress scenarios/baseline-capital.yaml --reverse price_crash --threshold 0.2
+    """
+    import json
+
+    from hashfleet.results.base import write_atomic
+    from hashfleet.scenario import load_scenario, load_scenario_data
+    from hashfleet.studies.stress import (
+        SHOCKS,
+        engine_p_insolvency,
+        format_stress,
+        reverse_stress,
+        stress,
+    )
+
+    sc = load_scenario(file, set_args=set_args)
+    if sc.capital is None:
+        raise InputError(f"{file}: capital: expected a capital plan section, got none")
+    data = load_scenario_data(file, set_args=set_args)
+    todo: dict[str, float | None] = {}
+    for s in shocks:
+        name, _, level = s.partition("=")
+        if name not in SHOCKS:
+            raise InputError(f"--shock: expected one of {sorted(SHOCKS)}, got {name!r}")
+        try:
+            todo[name] = float(level) if level else None
+        except ValueError:
+            raise InputError(
+                f"--shock {name}: expected a number after '=', got {level!r}"
+            ) from None
+    n = paths if paths is not None else sc.run.paths
+    click.echo(f"Stressing {sc.name}: {n:,} paths x {sc.run.horizon_days:,} days", err=True)
+    result = stress(
+        data,
+        sc.capital,
+        shocks=todo or None,
+        paths=paths,
+        seed=seed,
+        horizons_days=list(horizons) or None,
+        base_dir=file.parent,
+    )
+    click.echo(format_stress(result))
+    if reverse is not None:
+        if reverse not in _REVERSE_HI:
+            raise InputError(
+                f"--reverse: expected a shock whose harm grows with its level, one of "
+                f"{sorted(_REVERSE_HI)}, got {reverse!r}"
+            )
+        lo, hi = between if between is not None else (0.0, _REVERSE_HI.get(reverse, 1.0))
+        p = engine_p_insolvency(data, sc.capital, reverse, paths=n, base_dir=file.parent)
+        rev = reverse_stress(p, lo, hi, threshold, seed=seed if seed is not None else sc.run.seed)
+        result["reverse"] = {
+            "shock": reverse,
+            "unit": SHOCKS[reverse][2],
+            "threshold": threshold,
+            "level": rev.level,
+            "se": rev.se,
+            "ci95": [rev.lo, rev.hi],
+            "p_at_level": rev.p_at_level,
+            "evaluations": rev.evaluations,
+        }
+        click.echo(
+            f"Reverse stress: P(insolvency) reaches {threshold:g} at {reverse} = "
+            f"{rev.level:.4g} ({SHOCKS[reverse][2]}), SE {rev.se:.2g}, 95 % CI "
+            f"[{rev.lo:.4g}, {rev.hi:.4g}] ({len(rev.evaluations)} paired runs)"
+        )
+    out_dir = out if out is not None else Path("results") / f"{sc.name}-stress"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with write_atomic(out_dir / "stress.json") as tmp:
+        tmp.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    click.echo(f"Results written to {out_dir}/stress.json")
+
+
+#: Upper end of a reverse stress test's default bracket, per shock.
+_REVERSE_HI = {
+    "price_crash": 0.95,
+    "power_spike": 5.0,
+    "delivery_slip": 730.0,
+    "tenant_default": 5.0,
+}
+
+
+@cli.command("report")
+@click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--no-svg", is_flag=True, help="Write the charts as PNG only.")
+def report_command(results_dir: Path, no_svg: bool) -> None:
+    """Write RESULTS_DIR/report.html from what `run` or `compare` saved there.
+
+    One self-contained HTML file (charts inlined; opens with no network): decision
+    metrics with intervals, fan charts of the daily variables, distributions,
+    event timelines, the run's metadata and resolved scenario; for a comparison,
+    per-strategy decision metrics and paired differences. Every chart is also
+    written to RESULTS_DIR/figures/ as PNG and SVG.
+
+    \b
+    Examples:
+      hashfleet report results/baseline
+      hashfleet report results/strategies-baseline-compare
+    """
+    from hashfleet.results.report import report
+
+    click.echo(f"Report: {report(results_dir, svg=not no_svg)}")
 
 
 @cli.command()
@@ -545,6 +737,19 @@ def catalogue(as_csv: bool, path: str) -> None:
     is_flag=True,
     help="Give each strategy its own seed (unpaired; to see what common numbers gain).",
 )
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory: comparison.json, per_path.parquet/.csv, report.html "
+    "[results/<scenario name>-compare].",
+)
+@click.option(
+    "--store-paths/--no-store-paths",
+    default=None,
+    help="Keep every path's daily values while running, for the cash-path metrics "
+    "(P(cash < 0 at any time), payback) [run.outputs.store_paths].",
+)
+@_report_option
 @set_option
 def compare_command(
     file: Path,
@@ -556,6 +761,9 @@ def compare_command(
     csv_out: Path | None,
     json_out: Path | None,
     independent: bool,
+    out: Path | None,
+    store_paths: bool | None,
+    write_report: bool,
     set_args: Sequence[str],
 ) -> None:
     """Run the strategies of scenario FILE on common random numbers and compare them.
@@ -580,8 +788,18 @@ def compare_command(
         set_args=set_args,
         confidence=confidence,
         independent=independent,
+        store_paths=store_paths,
     )
     click.echo(cmp.to_text())
+    if write_report:
+        from hashfleet.results.report import write_comparison_report
+        from hashfleet.results.tables import save_comparison
+
+        out_dir = (
+            out if out is not None else Path("results") / f"{cmp.metadata['scenario']}-compare"
+        )
+        save_comparison(cmp, out_dir)
+        click.echo(f"Report: {write_comparison_report(cmp, out_dir)}")
     if csv_out is not None:
         cmp.to_csv(csv_out)
         click.echo(f"wrote {csv_out}")

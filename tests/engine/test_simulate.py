@@ -30,9 +30,9 @@ def test_chunking_does_not_change_results(base_run) -> None:
     chunked = simulate(scenario(), chunk_paths=250)
     assert base_run.paths is not None and chunked.paths is not None
     for v in base_run.paths.data_vars:
-        assert np.array_equal(base_run.paths[v].values, chunked.paths[v].values), v
+        assert np.array_equal(base_run.paths[v].values, chunked.paths[v].values, equal_nan=True), v
     for v in base_run.daily.data_vars:
-        assert np.array_equal(base_run.daily[v].values, chunked.daily[v].values), v
+        assert np.array_equal(base_run.daily[v].values, chunked.daily[v].values, equal_nan=True), v
     assert base_run.retargets.equals(chunked.retargets)
 
 

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from hashfleet.finance.stats import paired_difference
+from hashfleet.scenario import load_scenario
 from hashfleet.scenario.capital import CapitalSpec
 from hashfleet.studies.stress import run_capital, shocked_scenario
 
@@ -21,7 +22,7 @@ DATA = Path(__file__).resolve().parents[2] / "scenarios"
 def load(name: str) -> tuple[dict[str, Any], Any, CapitalSpec]:
     data = yaml.safe_load((DATA / name).read_text())
     cap = CapitalSpec.model_validate(data["capital"])
-    plain = {k: v for k, v in data.items() if k not in ("capital", "financing_plans")}
+    plain = {k: v for k, v in data.items() if k != "capital"}
     return data, shocked_scenario(plain, base_dir=DATA), cap
 
 
@@ -42,9 +43,8 @@ def test_capital_scenarios_validate(name: str) -> None:
     data, _, cap = load(name)
     assert cap.instruments
     for s in data.get("strategies", []):
-        with_set(data["capital"], s["set"])
-    for keep in data.get("financing_plans", {}).values():
-        assert set(keep) <= {i.name for i in cap.instruments}
+        with_set(data["capital"], s.get("set", {}))
+    load_scenario(DATA / name)  # the whole file through the loader, strategies included
 
 
 def test_stress_2022_replay_keeps_the_identities_and_the_leveraged_miner_fails() -> None:
@@ -64,21 +64,14 @@ def test_stress_2022_replay_keeps_the_identities_and_the_leveraged_miner_fails()
 def test_baseline_crn_comparisons() -> None:
     """HODL vs sell-all and two financing plans, paired over one seed; each paired
     difference is reported with its SE, which is finite and smaller than unpaired."""
-    data, sc, cap = load("baseline-capital.yaml")
+    data, sc, _ = load("baseline-capital.yaml")
     sc = sc.model_copy(update={"run": sc.run.model_copy(update={"horizon_days": 365})})
-    plans = {s["name"]: with_set(data["capital"], s["set"]) for s in data["strategies"]}
+    plans = {s["name"]: with_set(data["capital"], s.get("set", {})) for s in data["strategies"]}
     a = run_capital(sc, plans["sell-all"], paths=250, seed=5).ending_equity_usd
     b = run_capital(sc, plans["hodl"], paths=250, seed=5).ending_equity_usd
     d = paired_difference(a, b)
     unpaired = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
     assert 0 < d.se < unpaired
-    fin = {}
-    for name, keep in data["financing_plans"].items():
-        inst = [i for i in cap.instruments if i.name in keep]
-        fin[name] = run_capital(
-            sc, cap.model_copy(update={"instruments": tuple(inst)}), paths=250, seed=5
-        )
-    e = paired_difference(
-        fin["convert-only"].min_cash_usd, fin["convert-and-btc-loan"].min_cash_usd
-    )
+    fin = {name: run_capital(sc, plans[name], paths=250, seed=5) for name in plans}
+    e = paired_difference(fin["convert-only"].min_cash_usd, fin["sell-to-cover"].min_cash_usd)
     assert np.isfinite(e.se)

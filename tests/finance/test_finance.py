@@ -97,6 +97,7 @@ def test_irr_of_a_one_year_loan_is_its_rate() -> None:
     np.testing.assert_allclose(irr_per_year(monthly), [0.10, 0.25], rtol=1e-9)
 
 
-def test_irr_is_clamped_when_flows_never_change_sign() -> None:
+def test_irr_is_nan_when_flows_never_change_sign() -> None:
+    """No sign change, no IRR: NaN, never a sentinel (issue 15)."""
     monthly = np.array([[10.0, 10.0], [-1.0, -1.0], [0.0, 0.0]])
-    np.testing.assert_array_equal(irr_per_year(monthly), [1000.0, -0.99, 0.0])
+    assert np.isnan(irr_per_year(monthly)).all()

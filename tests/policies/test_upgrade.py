@@ -276,7 +276,7 @@ def test_policies_and_prices_do_not_depend_on_chunking() -> None:
     assert one.paths is not None and two.paths is not None
     assert one.paths["capex_usd"].values.sum() > 0
     for v in one.paths.data_vars:
-        assert np.array_equal(one.paths[v].values, two.paths[v].values), v
+        assert np.array_equal(one.paths[v].values, two.paths[v].values, equal_nan=True), v
 
 
 def test_reviews_never_commit_more_than_cash_on_hand() -> None:

@@ -165,6 +165,8 @@ class ChunkEngine:
         self.variables: dict[str, tuple[str, str]] = {}
         #: Variables whose per-path total over the run is reported.
         self.totalled: list[str] = []
+        #: Variables that may be NaN ("does not exist on this path").
+        self.nan_ok: set[str] = set()
         self._inflows: dict[str, NDArray[np.float64]] = {}
         self._outflows: dict[str, NDArray[np.float64]] = {}
         self._rngs: dict[str, BlockRNG] = {}
@@ -193,11 +195,18 @@ class ChunkEngine:
                 return
         raise KeyError(f"no step named {name!r}; steps: {[n for _, _, n, _ in self._steps]}")
 
-    def declare(self, name: str, unit: str, description: str, *, total: bool = False) -> None:
-        """Declare a daily per-path variable; set ``engine.values[name]`` every day."""
+    def declare(
+        self, name: str, unit: str, description: str, *, total: bool = False, nan_ok: bool = False
+    ) -> None:
+        """Declare a daily per-path variable; set ``engine.values[name]`` every day.
+
+        ``nan_ok``: NaN means "does not exist" on a path (an IRR without a root); the
+        invariant guards then accept NaN (never ±inf) for it."""
         self.variables[name] = (unit, description)
         if total and name not in self.totalled:
             self.totalled.append(name)
+        if nan_ok:
+            self.nan_ok.add(name)
 
     def book(self, name: str, usd: NDArray[np.float64], *, outflow: bool = False) -> None:
         """Book a cash flow for today (USD per path, ≥ 0 for the usual direction).

@@ -41,6 +41,7 @@ class GuardedEngine(Protocol):
 
     values: dict[str, NDArray[np.float64]]
     variables: dict[str, tuple[str, str]]
+    nan_ok: set[str]
     cash_usd: NDArray[np.float64]
     n_paths: int
     path_offset: int
@@ -81,7 +82,10 @@ class InvariantGuard:
         """Check the day's values (called by the kernel before recording)."""
         e = self.engine
         for name, arr in e.values.items():
-            self._require(day, name, ~np.isfinite(arr), "a finite number")
+            if name in e.nan_ok:
+                self._require(day, name, np.isinf(arr), "a finite number or NaN (none)")
+            else:
+                self._require(day, name, ~np.isfinite(arr), "a finite number")
             unit = e.variables.get(name, ("", ""))[0]
             if unit in NON_NEGATIVE_UNITS:  # rounding noise (−1e-15 h) is not a breach
                 floor = -1e-9 * max(1.0, float(np.max(np.abs(arr), initial=0.0)))

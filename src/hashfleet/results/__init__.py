@@ -5,10 +5,6 @@ the event log, and the metadata that makes them reproducible (version, seed, sce
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +13,26 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["Results", "write_atomic"]
+from hashfleet.results.base import write_atomic
+
+__all__ = ["Results", "Summary", "write_atomic"]
+
+
+class Summary(dict[str, Any]):
+    """``Results.summary``: the dict written to ``summary.json`` (``metadata``,
+    ``per_path``, ``events``) that, called, gives the decision metrics as a DataFrame
+    (:func:`hashfleet.results.decision.summarize`: estimate, interval, unit, method, paths).
+    """
+
+    _results: Results | None = None
+
+    def __call__(self, confidence: float = 0.95) -> pd.DataFrame:
+        """Decision metrics across paths with ``confidence`` intervals, one row each."""
+        from hashfleet.results.decision import per_path_decision, summarize
+
+        if self._results is None:
+            raise ValueError("summary: not attached to a Results")
+        return summarize(per_path_decision(self._results), confidence)
 
 
 @dataclass
@@ -51,6 +66,48 @@ class Results:
     resolved_scenario_yaml: str
     summary: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.summary = Summary(self.summary)
+        self.summary._results = self
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> Results:
+        """Read what :meth:`save` wrote (``paths.nc`` too, if there).
+
+        Parameters
+        ----------
+        out_dir : str or pathlib.Path
+
+        Returns
+        -------
+        Results
+        """
+        from hashfleet.results.tables import load_results
+
+        return load_results(Path(out_dir), cls)
+
+    @property
+    def plot(self) -> Any:
+        """Charts: ``.fan("cash_usd")``, ``.events()``, ``.distributions()`` (matplotlib
+        figures; see :mod:`hashfleet.results.plots`)."""
+        from hashfleet.results.tables import PlotAccessor
+
+        return PlotAccessor(self)
+
+    def __repr__(self) -> str:
+        m = self.metadata
+        return (
+            f"<Results {m.get('scenario_name', '?')}: {m.get('paths', '?')} paths x "
+            f"{m.get('horizon_days', '?')} days, seed {m.get('seed', '?')}, "
+            f"{len(self.daily.data_vars)} daily variables, paths "
+            f"{'stored' if self.paths is not None else 'not stored'}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from hashfleet.results.tables import results_html
+
+        return results_html(self)
+
     def to_dataset(self) -> xr.Dataset:
         """Daily statistics and per-path results in one :class:`xarray.Dataset`."""
         ds = xr.merge([self.daily, self.per_path], compat="no_conflicts", join="outer")
@@ -80,13 +137,31 @@ class Results:
         _to_netcdf(events, out / "events.nc")
         if self.paths is not None:
             _to_netcdf(self.paths.assign_attrs(attrs), out / "paths.nc")
+        summary = dict(self.summary)
+        if "decision" not in summary:
+            table = Summary.__call__(self.summary)  # type: ignore[arg-type]
+            summary["decision"] = table.reset_index().to_dict(orient="records")
         with write_atomic(out / "summary.json") as tmp:
-            tmp.write_text(json.dumps(self.summary, indent=2, default=_json_default) + "\n")
+            text = json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False)
+            tmp.write_text(text + "\n")
         return out
 
 
 def _attrs(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: (v if isinstance(v, str | int | float) else json.dumps(v)) for k, v in meta.items()}
+
+
+def _finite(o: Any) -> Any:
+    """NaN and infinities as ``null`` (``summary.json`` stays standard JSON)."""
+    if isinstance(o, np.ndarray):
+        return _finite(o.tolist())
+    if isinstance(o, dict):
+        return {k: _finite(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_finite(v) for v in o]
+    if isinstance(o, float | np.floating) and not np.isfinite(o):
+        return None
+    return o
 
 
 def _json_default(o: Any) -> Any:
@@ -95,17 +170,6 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, np.ndarray):
         return o.tolist()
     return str(o)
-
-
-@contextmanager
-def write_atomic(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it onto ``target`` on success."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _to_netcdf(ds: xr.Dataset, target: Path) -> None:

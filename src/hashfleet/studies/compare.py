@@ -26,10 +26,9 @@ improve on.
 
 from __future__ import annotations
 
-import json
 import math
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,9 @@ import numpy as np
 import pandas as pd
 
 from hashfleet.errors import InputError
-from hashfleet.finance.valuation import METRICS, path_metrics
+from hashfleet.finance.valuation import METRICS
+from hashfleet.results.comparison import Comparison
+from hashfleet.results.decision import path_metrics
 from hashfleet.scenario.schema import Scenario
 
 __all__ = ["DEFAULT_METRICS", "Comparison", "compare", "strategy_scenario"]
@@ -52,94 +53,6 @@ DEFAULT_METRICS: tuple[str, ...] = (
 )
 
 
-@dataclass
-class Comparison:
-    """What :func:`compare` returns.
-
-    Attributes
-    ----------
-    strategies : list of str
-        Names; the first is the reference.
-    metrics : list of str
-    per_path : dict of str -> pandas.DataFrame
-        Per strategy, the per-path metrics (index ``path``).
-    summary : pandas.DataFrame
-        Per strategy and metric: ``mean, se, q05, q50, q95``.
-    paired : pandas.DataFrame
-        Per strategy (≠ reference) and metric: ``mean_diff, se_diff, ci_low, ci_high,
-        q05_diff, q50_diff, q95_diff, p_beats, p_low, p_high, n``.
-    metadata : dict
-        Seed, paths, confidence, whether draws were independent.
-    """
-
-    strategies: list[str]
-    metrics: list[str]
-    per_path: dict[str, pd.DataFrame]
-    summary: pd.DataFrame
-    paired: pd.DataFrame
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def to_text(self) -> str:
-        """A readable table: per strategy means, then paired differences vs the reference."""
-        m = self.metadata
-        ref = self.strategies[0]
-        summary: dict[Any, dict[Any, Any]] = self.summary.to_dict("index")
-        paired: dict[Any, dict[Any, Any]] = self.paired.to_dict("index")
-        draws = "independent draws" if m["independent"] else "common random numbers"
-        lines = [
-            f"{m['scenario']}: {len(self.strategies)} strategies, {m['paths']:,} paths, "
-            f"seed {m['seed']}, {draws}, "
-            f"{m['confidence']:.0%} intervals",
-            "",
-            "Per strategy (mean [5%, 95%] across paths)",
-        ]
-        w = max(len(s) for s in self.strategies) + 2
-        for metric in self.metrics:
-            unit = METRICS[metric][0]
-            lines.append(f"  {metric} ({unit})")
-            for s in self.strategies:
-                r = summary[(s, metric)]
-                lines.append(
-                    f"    {s:<{w}} {_num(r['mean']):>14}  [{_num(r['q05'])}, {_num(r['q95'])}]"
-                )
-        lines += ["", f"Paired per path vs {ref!r}: mean difference [CI], P(beats {ref}) [CI]"]
-        for s in self.strategies[1:]:
-            lines.append(f"  {s}")
-            for metric in self.metrics:
-                r = paired[(s, metric)]
-                lines.append(
-                    f"    {metric:<38} {_num(r['mean_diff']):>14} "
-                    f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]   "
-                    f"P={r['p_beats']:.2f} [{r['p_low']:.2f}, {r['p_high']:.2f}]"
-                )
-        return "\n".join(lines)
-
-    def to_frame(self) -> pd.DataFrame:
-        """The paired table with the per-strategy means of both sides, flat (for CSV)."""
-        df = self.paired.reset_index()
-        ref = self.strategies[0]
-        df.insert(1, "reference", ref)
-        df["mean_reference"] = [self.summary.loc[(ref, m), "mean"] for m in df["metric"]]
-        df["mean_strategy"] = [
-            self.summary.loc[(s, m), "mean"]
-            for s, m in zip(df["strategy"], df["metric"], strict=True)
-        ]
-        return df
-
-    def to_csv(self, path: str | Path) -> None:
-        """Write :meth:`to_frame` as CSV."""
-        self.to_frame().to_csv(path, index=False)
-
-    def to_json(self) -> str:
-        """Metadata, per-strategy summary and paired table as JSON."""
-        doc = {
-            "metadata": self.metadata,
-            "summary": _records(self.summary.reset_index()),
-            "paired": _records(self.paired.reset_index()),
-        }
-        return json.dumps(doc, indent=2) + "\n"
-
-
 def compare(
     scenario: Scenario | str | Path,
     *,
@@ -151,6 +64,7 @@ def compare(
     set_args: Sequence[str] = (),
     confidence: float = 0.95,
     independent: bool = False,
+    store_paths: bool | None = None,
 ) -> Comparison:
     """Run the scenario's strategies on common random numbers and compare them per path.
 
@@ -170,6 +84,10 @@ def compare(
         Level of the intervals, in (0, 1).
     independent : bool
         Give strategy ``k`` the seed ``seed + k`` (unpaired draws; for comparison only).
+    store_paths : bool, optional
+        Keep every path's daily values while each strategy runs (default
+        ``run.outputs.store_paths``), so that the decision metrics of the cash path
+        (minimum cash, first day below zero, payback) join the per-path table.
 
     Returns
     -------
@@ -207,11 +125,17 @@ def compare(
         raise InputError(f"metric: expected names among {list(METRICS)}, got {bad}")
     root = seed if seed is not None else base.run.seed
     n_paths = paths if paths is not None else base.run.paths
+    from hashfleet.results.decision import per_path_decision
+
+    t0 = time.perf_counter()
     per_path: dict[str, pd.DataFrame] = {}
     for k, name in enumerate(names):
         variant = strategy_scenario(base, name)
-        res = simulate(variant, paths=n_paths, seed=root + k if independent else root)
-        per_path[name] = path_metrics(res)
+        seed_k = root + k if independent else root
+        res = simulate(variant, paths=n_paths, seed=seed_k, store_paths=store_paths)
+        pm = path_metrics(res)
+        dec = per_path_decision(res)
+        per_path[name] = pm.join(dec[[c for c in dec.columns if c not in pm.columns]])
     summary, paired = _tables(per_path, names, chosen, confidence)
     meta = {
         "scenario": base.name,
@@ -220,6 +144,9 @@ def compare(
         "seed": root,
         "confidence": confidence,
         "independent": independent,
+        "description": base.description,
+        "hashfleet_version": res.metadata.get("hashfleet_version"),
+        "wall_time_s": round(time.perf_counter() - t0, 3),
     }
     return Comparison(names, chosen, per_path, summary, paired, meta)
 
@@ -337,26 +264,3 @@ def _norm_ppf(p: float) -> float:
         else:
             hi = mid
     return 0.5 * (lo + hi)
-
-
-def _num(x: float) -> str:
-    """Compact number: 1.23e9 -> '1,230.0m'; small values with 2 decimals."""
-    if not math.isfinite(x):
-        return "nan"
-    if abs(x) >= 1e6:
-        return f"{x / 1e6:,.1f}m"
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    return f"{x:,.3f}"
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for rec in df.to_dict(orient="records"):
-        out.append(
-            {
-                str(k): (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in rec.items()
-            }
-        )
-    return out

@@ -54,6 +54,7 @@ __all__ = [
     "CapitalRun",
     "ReverseStress",
     "engine_p_insolvency",
+    "format_stress",
     "resolved_data",
     "reverse_stress",
     "run_capital",
@@ -117,10 +118,7 @@ def _tenant_default(data: Mapping[str, Any], level: float) -> dict[str, Any]:
     hpc = data.get("hpc")
     if not hpc:
         raise InputError("tenant_default: the scenario has no hpc section (needs the HPC model)")
-    return {
-        f"hpc.projects[{i}].tenant_default_per_year": level
-        for i in range(len(hpc.get("projects", [])))
-    }
+    return {"hpc.default.annual_rate": level}
 
 
 #: Named shocks: name -> (overrides builder, default level, level unit).
@@ -487,3 +485,47 @@ def stress(
             summary["overrides"] = ovr
         out[name] = summary
     return out
+
+
+def format_stress(result: Mapping[str, Any]) -> str:
+    """The stress report as a table for people: one block per shock (``base`` first) with
+    P(insolvency), P(covenant breach) and P(margin call) by horizon with 95 % Wilson
+    intervals, the median first-insolvency day, minimum cash, equity raised, VaR/CVaR of
+    ending equity (NAV) and the all-in cost per BTC."""
+
+    def pct(p: Mapping[str, Any]) -> str:
+        return f"{100 * p['p']:5.1f} % [{100 * p['lo']:4.1f}, {100 * p['hi']:4.1f}]"
+
+    def usd(x: float) -> str:
+        return f"{x / 1e6:,.1f} M" if math.isfinite(x) else "–"
+
+    lines: list[str] = []
+    for name, s in result.items():
+        if "not_applicable" in s:
+            lines += [f"{name}: not applicable ({s['not_applicable']})", ""]
+            continue
+        level = f"  (level {s['level']:g})" if "level" in s else ""
+        lines.append(f"{name}{level}: {s['paths']:,} paths")
+        for key, label in (
+            ("p_insolvency", "P(insolvency)"),
+            ("p_breach", "P(covenant breach)"),
+            ("p_margin_call", "P(margin call)"),
+        ):
+            cells = "   ".join(f"by day {h}: {pct(p)}" for h, p in s[key].items())
+            lines.append(f"  {label:<19} {cells}")
+        q = s.get("first_insolvency_day_quantiles") or {}
+        first = ", ".join(f"q{100 * float(k):g} day {v:.0f}" for k, v in q.items()) or "none"
+        cash = s["min_cash_usd_quantiles"]
+        var_key = next(k for k in s if k.startswith("ending_equity_var_"))
+        cvar_key = next(k for k in s if k.startswith("ending_equity_cvar_"))
+        lines += [
+            f"  first insolvency     {first}",
+            f"  minimum cash         q5 {usd(cash[0.05])}, median {usd(cash[0.5])}",
+            f"  equity raised        mean {usd(s['equity_raised_usd_mean'])}, "
+            f"on {pct(s['p_equity_raised'])} of paths",
+            f"  ending equity (NAV)  mean {usd(s['ending_equity_mean_usd'])}, "
+            f"VaR 5 % {usd(s[var_key])}, CVaR 5 % {usd(s[cvar_key])}",
+            f"  all-in cost per BTC  median {s['all_in_cost_usd_per_btc_median']:,.0f} USD",
+            "",
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,154 @@
+"""A comparison of strategies under common random numbers: per-path tables, the summary and
+the paired differences (made by :func:`hashfleet.studies.compare.compare`; read back with
+:meth:`Comparison.load`)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hashfleet.finance.valuation import METRICS
+
+__all__ = ["Comparison"]
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` returns.
+
+    Attributes
+    ----------
+    strategies : list of str
+        Names; the first is the reference.
+    metrics : list of str
+    per_path : dict of str -> pandas.DataFrame
+        Per strategy, the per-path metrics (index ``path``).
+    summary : pandas.DataFrame
+        Per strategy and metric: ``mean, se, q05, q50, q95``.
+    paired : pandas.DataFrame
+        Per strategy (≠ reference) and metric: ``mean_diff, se_diff, ci_low, ci_high,
+        q05_diff, q50_diff, q95_diff, p_beats, p_low, p_high, n``.
+    metadata : dict
+        Seed, paths, confidence, whether draws were independent.
+    """
+
+    strategies: list[str]
+    metrics: list[str]
+    per_path: dict[str, pd.DataFrame]
+    summary: pd.DataFrame
+    paired: pd.DataFrame
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> Comparison:
+        """Read a comparison saved by ``hashfleet compare`` (``comparison.json`` and the
+        per-path table)."""
+        from hashfleet.results.tables import load_comparison
+
+        return load_comparison(out_dir, cls)
+
+    def to_text(self) -> str:
+        """A readable table: per strategy means, then paired differences vs the reference."""
+        m = self.metadata
+        ref = self.strategies[0]
+        summary: dict[Any, dict[Any, Any]] = self.summary.to_dict("index")
+        paired: dict[Any, dict[Any, Any]] = self.paired.to_dict("index")
+        draws = "independent draws" if m["independent"] else "common random numbers"
+        lines = [
+            f"{m['scenario']}: {len(self.strategies)} strategies, {m['paths']:,} paths, "
+            f"seed {m['seed']}, {draws}, "
+            f"{m['confidence']:.0%} intervals",
+            "",
+            "Per strategy (mean [5%, 95%] across paths)",
+        ]
+        w = max(len(s) for s in self.strategies) + 2
+        for metric in self.metrics:
+            unit = METRICS[metric][0]
+            lines.append(f"  {metric} ({unit})")
+            for s in self.strategies:
+                r = summary[(s, metric)]
+                lines.append(
+                    f"    {s:<{w}} {_num(r['mean']):>14}  [{_num(r['q05'])}, {_num(r['q95'])}]"
+                )
+        lines += ["", f"Paired per path vs {ref!r}: mean difference [CI], P(beats {ref}) [CI]"]
+        for s in self.strategies[1:]:
+            lines.append(f"  {s}")
+            for metric in self.metrics:
+                r = paired[(s, metric)]
+                lines.append(
+                    f"    {metric:<38} {_num(r['mean_diff']):>14} "
+                    f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]   "
+                    f"P={r['p_beats']:.2f} [{r['p_low']:.2f}, {r['p_high']:.2f}]"
+                )
+        return "\n".join(lines)
+
+    def plot(self, metrics: Sequence[str] | None = None) -> Any:
+        """Paired-difference histograms per metric (:mod:`hashfleet.results.plots`)."""
+        from hashfleet.results.plots import comparison_figure
+
+        return comparison_figure(self, metrics)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Comparison {self.metadata.get('scenario', '')}: {self.strategies}, "
+            f"{self.metadata.get('paths', '?')} paths, metrics {self.metrics}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from hashfleet.results.tables import comparison_html
+
+        return comparison_html(self)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The paired table with the per-strategy means of both sides, flat (for CSV)."""
+        df = self.paired.reset_index()
+        ref = self.strategies[0]
+        df.insert(1, "reference", ref)
+        df["mean_reference"] = [self.summary.loc[(ref, m), "mean"] for m in df["metric"]]
+        df["mean_strategy"] = [
+            self.summary.loc[(s, m), "mean"]
+            for s, m in zip(df["strategy"], df["metric"], strict=True)
+        ]
+        return df
+
+    def to_csv(self, path: str | Path) -> None:
+        """Write :meth:`to_frame` as CSV."""
+        self.to_frame().to_csv(path, index=False)
+
+    def to_json(self) -> str:
+        """Metadata, per-strategy summary and paired table as JSON."""
+        doc = {
+            "metadata": self.metadata,
+            "summary": _records(self.summary.reset_index()),
+            "paired": _records(self.paired.reset_index()),
+        }
+        return json.dumps(doc, indent=2) + "\n"
+
+
+def _num(x: float) -> str:
+    """Compact number: 1.23e9 -> '1,230.0m'; small values with 2 decimals."""
+    if not math.isfinite(x):
+        return "nan"
+    if abs(x) >= 1e6:
+        return f"{x / 1e6:,.1f}m"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    return f"{x:,.3f}"
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for rec in df.to_dict(orient="records"):
+        out.append(
+            {
+                str(k): (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in rec.items()
+            }
+        )
+    return out
