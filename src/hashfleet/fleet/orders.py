@@ -43,6 +43,7 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
+from hashfleet.constants import DAYS_PER_YEAR
 from hashfleet.errors import InputError
 from hashfleet.fleet.catalogue import Catalogue
 from hashfleet.fleet.operations import FleetArrays, FleetState
@@ -225,8 +226,8 @@ class TradingDesk:
         self.frontier_release_day = self.frontier.release_day[None, :] + delay
         self._noise = spec.asic_market.noise_sigma
         opex = spec.opex
-        self._hosting_per_mw_day = opex.hosting_usd_per_mw_month * 12.0 / 365.25
-        self._maint_per_th_day = opex.maintenance_usd_per_th_year / 365.25
+        self._hosting_per_mw_day = opex.hosting_usd_per_mw_month * 12.0 / DAYS_PER_YEAR
+        self._maint_per_th_day = opex.maintenance_usd_per_th_year / DAYS_PER_YEAR
         #: Units per path and column sold when pending replacements are commissioned.
         self.retiring = np.zeros((n, k))
         for name, out, what in _FLOWS:

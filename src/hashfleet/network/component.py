@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from hashfleet.constants import RETARGET_INTERVAL_BLOCKS
 from hashfleet.day import DayRecord
 from hashfleet.engine.core import ChunkEngine
 from hashfleet.engine.streams import BlockRNG
@@ -141,7 +142,7 @@ class NetworkComponent:
 
     def _retarget_at_start(self, st: NetworkState) -> None:
         """A tip that ends an epoch retargets at t=0 (timespan measured to the start)."""
-        ends = st.height % 2016 == 2015
+        ends = st.height % RETARGET_INTERVAL_BLOCKS == RETARGET_INTERVAL_BLOCKS - 1
         if ends.any():
             span = self.start_unix - st.epoch_start_time[ends]
             st.bits[ends] = next_bits_array(st.bits[ends], span)
