@@ -136,8 +136,7 @@ class NetworkComponent:
         )
         engine.events = events
         self._retarget_at_start(state)
-        for name, (unit, desc, total) in NETWORK_VARIABLES.items():
-            engine.declare(name, unit, desc, total=total)
+        engine.declare_all(NETWORK_VARIABLES)
         _NetworkSteps(self, engine, net)
 
     def _retarget_at_start(self, st: NetworkState) -> None:
