@@ -89,3 +89,29 @@ def test_guards_do_not_change_results(monkeypatch: pytest.MonkeyPatch) -> None:
     off = simulate(sc, paths=250, seed=3)
     for v in on.per_path.data_vars:
         np.testing.assert_array_equal(on.per_path[v], off.per_path[v])
+
+
+def test_day_record_declares_every_field_with_a_unit() -> None:
+    """Every value steps share is a declared field, documented with its unit and shape."""
+    from hashfleet.day import DayRecord
+
+    doc = DayRecord.__doc__ or ""
+    for name in DayRecord.__dataclass_fields__:
+        assert f"    {name} :" in doc, name
+
+
+def test_day_record_reads_by_name_like_the_old_dict() -> None:
+    from hashfleet.day import DayRecord
+
+    t = DayRecord()
+    t.set_exogenous(
+        {
+            "btc_price_usd": np.ones(2),
+            "fees_btc_per_block": np.zeros(2),
+            "network_hashrate_ehs": np.ones(2),
+            "spot_usd_per_mwh:0": np.full(2, 40.0),
+        }
+    )
+    assert t["btc_price_usd"] is t.btc_price_usd
+    assert t["spot_usd_per_mwh:0"][0] == 40.0
+    assert t.get("fleet_hs") is None and t.get("nothing", 3) == 3

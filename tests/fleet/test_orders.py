@@ -198,6 +198,6 @@ def test_sale_books_secondary_value() -> None:
     sold = desk.sell(col, np.full(engine.n_paths, 400.0))
     assert sold == pytest.approx(400.0)
     assert fleet_state(engine).installed_units[0, col] == 600.0
-    usd, outflow = desk._pending["asset_sales_usd"]
+    usd, outflow = desk.payments._pending["asset_sales_usd"]
     assert not outflow
     assert usd == pytest.approx(400 * 200 * price)

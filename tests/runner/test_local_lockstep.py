@@ -25,7 +25,8 @@ from hashfleet.processes import WINDOW_DAYS
 from hashfleet.results import Results
 from hashfleet.runner import simulate
 from hashfleet.runner.blocks import FAULT_ENV
-from hashfleet.runner.lockstep import LockstepFallbackWarning, _partition
+from hashfleet.runner.lockstep import LockstepFallbackWarning
+from hashfleet.runner.shm import _partition
 
 SHM = Path("/dev/shm")
 
@@ -228,12 +229,12 @@ def test_workers_elsewhere_keep_the_block_path(
     cluster: Any, reference: Results, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Workers that cannot attach to our segments (another machine) run block tasks."""
-    from hashfleet.runner import lockstep
+    from hashfleet.runner import lockstep_pool
 
     def nowhere(name: str, token: int) -> bool:
         return False
 
-    monkeypatch.setattr(lockstep, "_probe_segment", nowhere)
+    monkeypatch.setattr(lockstep_pool, "_probe_segment", nowhere)
     res = simulate(make_scenario(), backend="dask", scheduler=cluster.scheduler_address)
     assert res.metadata["mode"] == "blocks"
     assert "not on this machine" in res.metadata["lockstep_skipped"]

@@ -208,6 +208,11 @@ class ChunkEngine:
         if nan_ok:
             self.nan_ok.add(name)
 
+    def declare_all(self, table: dict[str, tuple[str, str, bool]]) -> None:
+        """Declare every variable of ``table``: name -> (unit, description, totalled)."""
+        for name, (unit, description, total) in table.items():
+            self.declare(name, unit, description, total=total)
+
     def book(self, name: str, usd: NDArray[np.float64], *, outflow: bool = False) -> None:
         """Book a cash flow for today (USD per path, ≥ 0 for the usual direction).
 

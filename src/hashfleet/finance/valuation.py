@@ -69,6 +69,18 @@ METRICS: dict[str, tuple[str, str, bool]] = {
 }
 
 
+#: Daily variables of the metrics component: name -> (unit, description, totalled).
+METRIC_VARIABLES: dict[str, tuple[str, str, bool]] = {
+    "capex_usd": ("USD", "Capital expenditure (outflows named capex*)", True),
+    "ebitda_usd": ("USD", "Operating inflows − operating outflows", True),
+    "free_cash_flow_usd": ("USD", "All inflows − all outflows (change in cash)", True),
+    "hashcost_usd_per_ph_day": ("USD/(PH/s)/day", "Cash cost per running PH/s", False),
+    "installed_j_per_th": ("J/TH", "Installed W per installed TH/s", False),
+    "npv_usd": ("USD", "NPV to date (fleet values included, see docs)", False),
+    "irr_per_year": ("1/year", "IRR of the run, last day only (0 before; NaN where none)", False),
+}
+
+
 class MetricsComponent:
     """Declares and computes the capital metrics in every chunk engine (stage 85)."""
 
@@ -93,21 +105,8 @@ class _EngineMetrics:
         self.monthly = np.zeros((n, int((n_days - 1) // DAYS_PER_MONTH) + 2))
         unit, desc = engine.variables["fleet_hashrate_ehs"]
         engine.declare("fleet_hashrate_ehs", unit, desc, total=True)  # EH/s-days over the run
-        for name, unit, desc, total in (
-            ("capex_usd", "USD", "Capital expenditure (outflows named capex*)", True),
-            ("ebitda_usd", "USD", "Operating inflows − operating outflows", True),
-            ("free_cash_flow_usd", "USD", "All inflows − all outflows (change in cash)", True),
-            ("hashcost_usd_per_ph_day", "USD/(PH/s)/day", "Cash cost per running PH/s", False),
-            ("installed_j_per_th", "J/TH", "Installed W per installed TH/s", False),
-            ("npv_usd", "USD", "NPV to date (fleet values included, see docs)", False),
-            (
-                "irr_per_year",
-                "1/year",
-                "IRR of the run, last day only (0 before; NaN where none)",
-                False,
-            ),
-        ):
-            engine.declare(name, unit, desc, total=total, nan_ok=name == "irr_per_year")
+        engine.declare_all(METRIC_VARIABLES)
+        engine.nan_ok.add("irr_per_year")  # NaN: no IRR on the path
         engine.add_step(85, "metrics", self.step)
 
     def step(self, day: int) -> None:

@@ -93,8 +93,7 @@ class FleetComponent:
             elif day < self.n_days:
                 engine.add_process(_deliver(engine, fs, i, int(day), fleet.units[i]))
         fs.refresh()
-        for name, (unit, desc, total) in FLEET_VARIABLES.items():
-            engine.declare(name, unit, desc, total=total)
+        engine.declare_all(FLEET_VARIABLES)
         _FleetSteps(self, engine, fs)
 
 

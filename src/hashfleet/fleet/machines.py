@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from hashfleet.constants import DAYS_PER_YEAR
 from hashfleet.fleet.operations import HOURS_PER_DAY, FleetArrays, FleetState
 from hashfleet.market.power import site_day
 from hashfleet.numeric import rows_dot, rows_sum
@@ -52,8 +53,6 @@ __all__ = [
     "cumulative_hazard",
     "daily_failure_probability",
 ]
-
-DAYS_PER_YEAR: float = 365.25
 
 
 def cumulative_hazard(spec: FailureSpec, age_days: NDArray[np.float64]) -> NDArray[np.float64]:

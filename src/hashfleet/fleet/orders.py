@@ -43,7 +43,9 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
+from hashfleet.constants import DAYS_PER_YEAR
 from hashfleet.errors import InputError
+from hashfleet.finance.capex import CAPEX_BALANCE, CAPEX_DEPOSITS, PaymentQueue, purchase_payments
 from hashfleet.fleet.catalogue import Catalogue
 from hashfleet.fleet.operations import FleetArrays, FleetState
 from hashfleet.market.asic import AsicPricing, Frontier, build_frontier
@@ -57,8 +59,8 @@ __all__ = ["TradingComponent", "TradingDesk", "TradingPlan", "desk_of", "plan_tr
 
 #: Ledger names of the desk: (name, outflow, description).
 _FLOWS: tuple[tuple[str, bool, str], ...] = (
-    ("capex_deposits_usd", True, "deposits paid on purchase orders"),
-    ("capex_balance_usd", True, "balances paid on delivery and secondary purchases"),
+    (CAPEX_DEPOSITS, True, "deposits paid on purchase orders"),
+    (CAPEX_BALANCE, True, "balances paid on delivery and secondary purchases"),
     ("asset_sales_usd", False, "machines sold at secondary prices"),
     ("hosting_usd", True, "hosting per MW installed"),
     ("maintenance_usd", True, "maintenance per TH/s installed"),
@@ -199,11 +201,11 @@ class TradingDesk:
     hashprice_usd_per_th_day: NDArray[np.float64] = field(init=False)
     frontier_release_day: NDArray[np.float64] = field(init=False)
     due: list[Any] = field(default_factory=list)
-    _pending: dict[str, tuple[NDArray[np.float64], bool]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         e, c = self.engine, self.component
         self.fs: FleetState = e.service(FleetState)
+        self.payments = PaymentQueue(e)
         self.pool_fee: float = c.pool_fee
         n, k = e.n_paths, self.fs.fleet.n_cohorts
         spec = c.plan.scenario
@@ -225,8 +227,8 @@ class TradingDesk:
         self.frontier_release_day = self.frontier.release_day[None, :] + delay
         self._noise = spec.asic_market.noise_sigma
         opex = spec.opex
-        self._hosting_per_mw_day = opex.hosting_usd_per_mw_month * 12.0 / 365.25
-        self._maint_per_th_day = opex.maintenance_usd_per_th_year / 365.25
+        self._hosting_per_mw_day = opex.hosting_usd_per_mw_month * 12.0 / DAYS_PER_YEAR
+        self._maint_per_th_day = opex.maintenance_usd_per_th_year / DAYS_PER_YEAR
         #: Units per path and column sold when pending replacements are commissioned.
         self.retiring = np.zeros((n, k))
         for name, out, what in _FLOWS:
@@ -234,7 +236,7 @@ class TradingDesk:
         e.add_step(52, "asic_market", self._step_prices)
         e.add_step(55, "variable_opex", self._step_opex)
         e.add_step(60, "policies", self._step_policies)
-        e.add_step(70, "trading_ledger", self._step_flush)
+        e.add_step(70, "trading_ledger", self.payments.flush)
 
     # ------------------------------------------------------------------ queries
 
@@ -277,10 +279,7 @@ class TradingDesk:
 
     def pay(self, name: str, usd: NDArray[np.float64], *, outflow: bool) -> None:
         """Queue a cash flow; it is booked at stage 70 of the current (or coming) day."""
-        if name in self._pending:
-            self._pending[name] = (self._pending[name][0] + usd, outflow)
-        else:
-            self._pending[name] = (np.asarray(usd, dtype=float).copy(), outflow)
+        self.payments.pay(name, usd, outflow=outflow)
 
     def sell(self, col: int, units: NDArray[np.float64]) -> NDArray[np.float64]:
         """Sell up to ``units`` (per path) of column ``col`` at today's secondary price.
@@ -331,14 +330,13 @@ class TradingDesk:
         fleet = self.fs.fleet
         cost = units * fleet.unit_hashrate_th_s[col] * price_usd_per_th
         now = int(self.engine.env.now)
+        deposit, balance = purchase_payments(cost, deposit_share, tranches)
         if day >= 0:
-            deposit = cost * deposit_share
             if day <= now:  # placed today (inside the tick or before the first one)
-                self.pay("capex_deposits_usd", deposit, outflow=True)
+                self.pay(CAPEX_DEPOSITS, deposit, outflow=True)
             else:
-                self._at(day, lambda: self.pay("capex_deposits_usd", deposit, outflow=True))
+                self._at(day, lambda: self.pay(CAPEX_DEPOSITS, deposit, outflow=True))
         per = units / tranches
-        balance = cost * (1.0 - deposit_share) / tranches
         for t in range(tranches):
             deliver = day + lead_time_days + t * tranche_interval_days
             last = t == tranches - 1
@@ -346,7 +344,7 @@ class TradingDesk:
             for r in rets:
                 self.retiring[:, r.col] += r.units
             if 0 <= deliver <= now:  # delivered today: pay now, not after the tick
-                self.pay("capex_balance_usd", balance, outflow=True)
+                self.pay(CAPEX_BALANCE, balance, outflow=True)
             self.engine.add_process(
                 self._delivery(deliver, commissioning_days, col, per, balance, rets, deliver > now)
             )
@@ -361,7 +359,7 @@ class TradingDesk:
     ) -> None:
         """Buy used machines today at today's secondary price (paid now, no lead time)."""
         th = self.fs.fleet.unit_hashrate_th_s[col]
-        self.pay("capex_balance_usd", units * th * self.secondary_usd_per_th[:, col], outflow=True)
+        self.pay(CAPEX_BALANCE, units * th * self.secondary_usd_per_th[:, col], outflow=True)
         day = int(self.engine.env.now)
         rets = [_Retire(c, u) for c, u in retire]
         for r in rets:
@@ -394,7 +392,7 @@ class TradingDesk:
         env = self.engine.env
         if pay_on_delivery:
             yield env.timeout(max(day - env.now, 0))
-            self.pay("capex_balance_usd", balance_usd, outflow=True)
+            self.pay(CAPEX_BALANCE, balance_usd, outflow=True)
         # delivered before the run: hashing at the start at the latest
         hashing = max(day + commissioning_days, 0)
         if hashing > env.now:
@@ -434,8 +432,3 @@ class TradingDesk:
         due, self.due = self.due, []
         for policy in due:
             policy.review(self.engine, day)
-
-    def _step_flush(self, day: int) -> None:
-        pending, self._pending = self._pending, {}
-        for name, (usd, outflow) in pending.items():
-            self.engine.book(name, usd, outflow=outflow)

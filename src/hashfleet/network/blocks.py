@@ -35,12 +35,12 @@ from hashfleet.consensus import (
     INITIAL_SUBSIDY_SAT,
     SUBSIDY_HALVING_INTERVAL,
 )
+from hashfleet.constants import SECONDS_PER_DAY
 from hashfleet.engine.streams import BlockRNG
 from hashfleet.network.retarget import bits_to_difficulty_array, next_bits_array
 
 __all__ = ["DayBlocks", "EventLog", "NetworkState", "produce_day", "subsidy_sat_array"]
 
-SECONDS_PER_DAY = 86_400.0
 TWO_32 = float(2**32)
 _EPOCH = DIFFICULTY_ADJUSTMENT_INTERVAL
 _HALVING = SUBSIDY_HALVING_INTERVAL

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from hashfleet.constants import RETARGET_INTERVAL_BLOCKS
 from hashfleet.day import DayRecord
 from hashfleet.engine.core import ChunkEngine
 from hashfleet.engine.streams import BlockRNG
@@ -135,13 +136,12 @@ class NetworkComponent:
         )
         engine.events = events
         self._retarget_at_start(state)
-        for name, (unit, desc, total) in NETWORK_VARIABLES.items():
-            engine.declare(name, unit, desc, total=total)
+        engine.declare_all(NETWORK_VARIABLES)
         _NetworkSteps(self, engine, net)
 
     def _retarget_at_start(self, st: NetworkState) -> None:
         """A tip that ends an epoch retargets at t=0 (timespan measured to the start)."""
-        ends = st.height % 2016 == 2015
+        ends = st.height % RETARGET_INTERVAL_BLOCKS == RETARGET_INTERVAL_BLOCKS - 1
         if ends.any():
             span = self.start_unix - st.epoch_start_time[ends]
             st.bits[ends] = next_bits_array(st.bits[ends], span)

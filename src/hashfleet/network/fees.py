@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.signal import lfilter
 
+from hashfleet.constants import DAYS_PER_YEAR
 from hashfleet.errors import InputError
 from hashfleet.processes import FloatArray, ProcessContext
 from hashfleet.scenario.schema import ConstantFeesSpec, LognormalFeesSpec
@@ -50,7 +51,6 @@ __all__ = [
     "ou_window",
 ]
 
-DAYS_PER_YEAR: float = 365.25
 FEE_OUTPUTS: tuple[str] = ("fees_btc_per_block",)
 
 

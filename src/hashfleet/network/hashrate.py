@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hashfleet.constants import DAYS_PER_YEAR
 from hashfleet.network.fees import ou_phi, ou_window
 from hashfleet.processes import DailySeriesProcess, FloatArray, ProcessContext
 from hashfleet.scenario.schema import (
@@ -53,7 +54,6 @@ __all__ = [
     "hashrate_ehs_for_difficulty",
 ]
 
-DAYS_PER_YEAR: float = 365.25
 #: Length (days) of the nominal epoch of ``growth_per_epoch``: 2016 blocks of 10 minutes.
 NOMINAL_EPOCH_DAYS: float = 14.0
 HASHRATE_OUTPUTS: tuple[str] = ("network_hashrate_ehs",)

@@ -56,6 +56,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import ndtr
 
+from hashfleet.constants import DAYS_PER_YEAR
 from hashfleet.day import DayRecord
 from hashfleet.network.blocks import SECONDS_PER_DAY
 from hashfleet.network.component import NetworkChunk, expected_hashprice
@@ -85,7 +86,6 @@ __all__ = [
 ]
 
 FloatArray = NDArray[np.float64]
-DAYS_PER_YEAR = 365.25
 #: MWh drawn in a day by 1 TH/s at 1 J/TH.
 MWH_PER_TH_DAY_PER_J_PER_TH = SECONDS_PER_DAY / 3.6e9
 #: The vintage grid: log-spaced efficiency buckets (J/TH), most efficient first.

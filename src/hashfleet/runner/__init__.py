@@ -154,16 +154,16 @@ def simulate(
         run = run.model_validate(run.model_dump() | _dump(updates))
         scenario = scenario.model_copy(update={"run": run})
 
-    plan = choose_plan(
-        backend=backend,
-        workers=workers,
-        scheduler=scheduler,
-        block_paths=block_paths,
-        run_dir=run_dir,
-        resume=resume,
-        keep_going=keep_going,
-        chunk_paths=chunk_paths,
-    )
+    how: dict[str, Any] = {
+        "backend": backend,
+        "workers": workers,
+        "scheduler": scheduler,
+        "block_paths": block_paths,
+        "run_dir": run_dir,
+        "resume": resume,
+        "keep_going": keep_going,
+    }
+    plan = choose_plan(**how, chunk_paths=chunk_paths)
     if plan.mode is Mode.LOCAL_LOCKSTEP:
         # workers on this machine: the lockstep run split across them (shared memory)
         from hashfleet.runner.backends import make_backend
@@ -174,17 +174,7 @@ def simulate(
     if plan.mode is Mode.BLOCKS:
         from hashfleet.runner.jobs import simulate_blocks
 
-        return simulate_blocks(
-            scenario,
-            backend=backend,
-            workers=workers,
-            scheduler=scheduler,
-            block_paths=block_paths,
-            run_dir=run_dir,
-            resume=resume,
-            keep_going=keep_going,
-            on_block=on_block,
-        )
+        return simulate_blocks(scenario, **how, on_block=on_block)
     return _simulate_lockstep(scenario, chunk_paths, progress, step_times)
 
 

@@ -1,0 +1,312 @@
+"""The YAML source map: parse a scenario file into plain data and the position of
+every key and value (file, line, column); plain YAML only, aliases expanded on a budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hashfleet.errors import IssueLocation, ScenarioError, ScenarioIssue
+from hashfleet.scenario.reference import (
+    FieldPath,
+    format_path,
+)
+
+#: Most YAML nodes a scenario may have once aliases are expanded (alias-bomb guard).
+MAX_YAML_NODES = 100_000
+#: Deepest nesting of mappings and lists accepted.
+MAX_YAML_DEPTH = 100
+
+_YAML_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_YAML_TAG + t for t in ("null", "bool", "int", "float", "str", "timestamp")}
+_MAP_TAG = _YAML_TAG + "map"
+_SEQ_TAG = _YAML_TAG + "seq"
+_MERGE_TAG = _YAML_TAG + "merge"
+
+
+# ------------------------------------------------------------------ documents
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """Where a value was set: file (or override), key and value positions (1-based)."""
+
+    file: str
+    key: tuple[int, int] | None
+    value: tuple[int, int] | None
+    base_dir: Path
+
+    def location(self, *, prefer_key: bool = False) -> IssueLocation:
+        pos = self.key if prefer_key and self.key else (self.value or self.key)
+        if pos is None:
+            return IssueLocation(self.file)
+        return IssueLocation(self.file, pos[0], pos[1])
+
+
+_Marks = dict[FieldPath, _Mark]
+
+
+@dataclass
+class _Document:
+    """Plain YAML data and its source map."""
+
+    data: dict[str, Any]
+    marks: _Marks
+    root: _Mark
+
+
+def _issue(mark: _Mark | IssueLocation, path: FieldPath, message: str) -> ScenarioIssue:
+    loc = mark.location() if isinstance(mark, _Mark) else mark
+    return ScenarioIssue(loc, format_path(path), message)
+
+
+def _fail(loc: IssueLocation, message: str, path: FieldPath = ()) -> ScenarioError:
+    return ScenarioError([ScenarioIssue(loc, format_path(path), message)])
+
+
+def _read_file(real: Path, display: str, via: IssueLocation | None) -> _Document:
+    where = via or IssueLocation(display)
+    try:
+        raw = real.read_bytes()
+    except FileNotFoundError:
+        raise _fail(where, f"file not found: {display}") from None
+    except IsADirectoryError:
+        raise _fail(where, f"expected a YAML file, got a folder: {display}") from None
+    except OSError as e:
+        raise _fail(where, f"cannot read {display}: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise _fail(
+            IssueLocation(display, line, col),
+            f"file is not UTF-8: byte 0x{raw[e.start]:02x} at offset {e.start} cannot be "
+            "decoded; save the file as UTF-8",
+        ) from None
+    return _parse_yaml(text.removeprefix("\ufeff"), display, real.parent)
+
+
+def _parse_yaml(text: str, display: str, base_dir: Path) -> _Document:
+    loader: yaml.SafeLoader | None = None
+    try:
+        loader = yaml.SafeLoader(text)
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as e:
+        raise _fail(_yaml_location(display, e.problem_mark), _syntax_message(e)) from None
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1
+        col = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        raise _fail(
+            IssueLocation(display, line, col),
+            f"YAML cannot contain the character #x{e.character:04x} ({e.reason})",
+        ) from None
+    except yaml.YAMLError as e:
+        raise _fail(IssueLocation(display), f"YAML error: {e}") from None
+    except RecursionError:
+        raise _fail(IssueLocation(display), "YAML nesting is too deep to be a scenario") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if node is None:
+        raise _fail(
+            IssueLocation(display),
+            "file is empty; expected a mapping of scenario sections (name, run, ...)",
+        )
+    root = _Mark(display, None, _pos(node.start_mark), base_dir)
+    if not isinstance(node, yaml.MappingNode) or node.tag != _MAP_TAG:
+        got = _node_kind(node)
+        raise _fail(
+            root.location(),
+            f"expected a mapping of scenario sections (name, run, ...) at the top level, got {got}",
+        )
+    builder = _Builder(display, base_dir, loader)
+    data = builder.build(node, (), None)
+    if builder.issues:
+        raise ScenarioError(builder.issues)
+    builder.marks[()] = root
+    return _Document(data, builder.marks, root)
+
+
+def _pos(mark: yaml.Mark | None) -> tuple[int, int] | None:
+    return (mark.line + 1, mark.column + 1) if mark is not None else None
+
+
+def _yaml_location(display: str, mark: yaml.Mark | None) -> IssueLocation:
+    pos = _pos(mark)
+    return IssueLocation(display, *pos) if pos else IssueLocation(display)
+
+
+def _syntax_message(e: yaml.MarkedYAMLError) -> str:
+    msg = f"YAML syntax error: {e.problem or 'invalid YAML'}"
+    if e.context:
+        where = f" (line {e.context_mark.line + 1})" if e.context_mark is not None else ""
+        msg += f", {e.context}{where}"
+    return msg
+
+
+def _node_kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    return f"the scalar {node.value!r}"
+
+
+class _Builder:
+    """Builds plain data from a YAML node graph, recording positions and issues."""
+
+    def __init__(self, display: str, base_dir: Path, loader: yaml.SafeLoader) -> None:
+        self.display = display
+        self.base_dir = base_dir
+        self.loader = loader
+        self.marks: _Marks = {}
+        self.issues: list[ScenarioIssue] = []
+        self.count = 0
+        self.stack: list[int] = []
+
+    def mark(self, key: yaml.Node | None, value: yaml.Node) -> _Mark:
+        return _Mark(
+            self.display,
+            _pos(key.start_mark) if key is not None else None,
+            _pos(value.start_mark),
+            self.base_dir,
+        )
+
+    def problem(self, node: yaml.Node, path: FieldPath, message: str) -> None:
+        loc = IssueLocation(self.display, *(_pos(node.start_mark) or (None, None)))
+        self.issues.append(ScenarioIssue(loc, format_path(path), message))
+
+    def build(self, node: yaml.Node, path: FieldPath, marks: _Marks | None) -> Any:
+        marks = self.marks if marks is None else marks
+        self.count += 1
+        if self.count > MAX_YAML_NODES:
+            raise _fail(
+                IssueLocation(self.display, *(_pos(node.start_mark) or (None, None))),
+                f"YAML expands to more than {MAX_YAML_NODES:,} values once aliases are "
+                "followed; refusing to load (an alias bomb, 'billion laughs'?)",
+            )
+        if id(node) in self.stack:
+            self.problem(node, path, "recursive YAML alias: a value contains itself")
+            return None
+        if len(self.stack) >= MAX_YAML_DEPTH:
+            raise _fail(
+                IssueLocation(self.display, *(_pos(node.start_mark) or (None, None))),
+                f"YAML nested deeper than {MAX_YAML_DEPTH} levels",
+            )
+        self.stack.append(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, path, marks)
+            if isinstance(node, yaml.SequenceNode):
+                return self.sequence(node, path, marks)
+            return self.scalar(node, path)
+        finally:
+            self.stack.pop()
+
+    def tag_ok(self, node: yaml.Node, path: FieldPath, expected: set[str]) -> bool:
+        if node.tag in expected:
+            return True
+        tag = node.tag.replace(_YAML_TAG, "!!")
+        self.problem(
+            node,
+            path,
+            f"unsupported YAML tag '{tag}'; scenarios are plain YAML "
+            "(mappings, lists, text, numbers, booleans, dates), without tags",
+        )
+        return False
+
+    def scalar(self, node: yaml.Node, path: FieldPath) -> Any:
+        if not self.tag_ok(node, path, _SCALAR_TAGS):
+            return None
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, OverflowError, yaml.YAMLError) as e:
+            kind = node.tag.replace(_YAML_TAG, "")
+            kind = "date" if kind == "timestamp" else kind
+            self.problem(node, path, f"expected a valid {kind}, got {node.value!r} ({e})")
+            return None
+
+    def sequence(self, node: yaml.SequenceNode, path: FieldPath, marks: _Marks) -> Any:
+        if not self.tag_ok(node, path, {_SEQ_TAG}):
+            return None
+        out = []
+        for i, item in enumerate(node.value):
+            marks[(*path, i)] = self.mark(None, item)
+            out.append(self.build(item, (*path, i), marks))
+        return out
+
+    def mapping(self, node: yaml.MappingNode, path: FieldPath, marks: _Marks) -> Any:
+        if not self.tag_ok(node, path, {_MAP_TAG}):
+            return None
+        out: dict[str, Any] = {}
+        first: dict[str, yaml.Node] = {}
+        merges: list[yaml.Node] = []
+        for knode, vnode in node.value:
+            if knode.tag == _MERGE_TAG:
+                merges.append(vnode)
+                continue
+            if not isinstance(knode, yaml.ScalarNode) or not self.tag_ok(knode, path, _SCALAR_TAGS):
+                if isinstance(knode, yaml.ScalarNode):
+                    continue
+                self.problem(knode, path, f"expected a text key, got {_node_kind(knode)}")
+                continue
+            key = str(knode.value)
+            if key in first:
+                line = first[key].start_mark.line + 1
+                self.problem(
+                    knode,
+                    (*path, key),
+                    f"duplicate key {key!r} (first at line {line}, again at line "
+                    f"{knode.start_mark.line + 1}); keep only one",
+                )
+                continue
+            first[key] = knode
+            marks[(*path, key)] = self.mark(knode, vnode)
+            out[key] = self.build(vnode, (*path, key), marks)
+        self.merge_keys(out, merges, path, marks)
+        return out
+
+    def merge_keys(
+        self, out: dict[str, Any], merges: list[yaml.Node], path: FieldPath, marks: _Marks
+    ) -> None:
+        """YAML merge keys (``<<: *base``): keys not set explicitly come from the bases."""
+        for vnode in merges:
+            bases = vnode.value if isinstance(vnode, yaml.SequenceNode) else [vnode]
+            for base in bases:
+                sub: _Marks = {}
+                value = self.build(base, path, sub)
+                if not isinstance(value, dict):
+                    self.problem(base, path, "expected a mapping after '<<:'")
+                    continue
+                for k, v in value.items():
+                    if k in out:
+                        continue
+                    out[k] = v
+                    for p, m in sub.items():
+                        if p[: len(path) + 1] == (*path, k):
+                            marks[p] = m
+
+
+def _show(value: Any) -> str:
+    """A user's value as they would write it in YAML."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return repr(value)
