@@ -48,6 +48,7 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
+from hashfleet.engine.events import EventBook
 from hashfleet.engine.invariants import InvariantGuard, checks_enabled
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS, BlockRNG
 from hashfleet.processes import WINDOW_DAYS, ExogenousProcess
@@ -93,6 +94,9 @@ class DayLike(Protocol):
 
 class EventSource(Protocol):
     """A log of per-path events the runner collects at the end (e.g. retargets)."""
+
+    @property
+    def kinds(self) -> tuple[str, ...]: ...
 
     def columns(self, kind: str, *, release: bool = False) -> dict[str, NDArray[Any]]: ...
 
@@ -157,6 +161,8 @@ class ChunkEngine:
         self._all_operating = True
         #: The run's event log, if a component keeps one.
         self.events: EventSource | None = None
+        #: Events components log with :meth:`log_event` (None without an event log).
+        self.event_book: EventBook | None = EventBook() if record_events else None
         self.window: dict[str, NDArray[np.float64]] = {}
         #: The day record (:class:`hashfleet.day.DayRecord`): values steps share today.
         self.today: Any = model.new_day()
@@ -225,6 +231,22 @@ class ChunkEngine:
             usd = np.where(self.operating, usd, 0.0)
         flows = self._outflows if outflow else self._inflows
         flows[name] = flows[name] + usd if name in flows else np.asarray(usd, dtype=float)
+
+    def log_event(self, kind: str, columns: dict[str, Any]) -> None:
+        """Log a batch of per-path events (``engine/events.py``: numeric columns, ``path``
+        — the global index — and ``time_days`` included); nothing without an event log."""
+        if self.event_book is not None:
+            self.event_book.log(kind, columns)
+
+    def event_columns(self, *, release: bool = False) -> dict[str, dict[str, NDArray[Any]]]:
+        """Every event kind of this chunk (the network's and the logged ones): kind ->
+        columns; ``release`` drops them as they are handed over."""
+        out: dict[str, dict[str, NDArray[Any]]] = {}
+        for source in (self.events, self.event_book):
+            if source is not None:
+                for kind in source.kinds:
+                    out[kind] = source.columns(kind, release=release)
+        return out
 
     def stop_paths(self, mask: NDArray[np.bool_]) -> None:
         """Stop the paths in ``mask`` (n_paths,) for the rest of the run: flows booked for them

@@ -233,6 +233,23 @@ class EngineAdapter:
         e.values["cash_usd"] = st.cash_usd.copy()
         e.values.update(book.values)
 
+    def log_events(self, book: CapitalBook) -> None:
+        """Hand the plan's new events to the run's event log: one kind per event kind
+        (``margin_call``, ``liquidation``, ``covenant_breach``, ``insolvency`` ...) with
+        columns path, time_days and instrument (its index in ``capital.instruments``, −1 for
+        company-wide events)."""
+        index = {s.name: i for i, s in enumerate(book.spec.instruments)}
+        for idx, day, kind, instrument in book._events[book.logged :]:
+            self.engine.log_event(
+                kind,
+                {
+                    "path": idx,
+                    "time_days": np.full(idx.size, day, dtype=np.int64),
+                    "instrument": np.full(idx.size, index.get(instrument, -1), dtype=np.int64),
+                },
+            )
+        book.logged = len(book._events)
+
     def stop(self, mask: BoolArray) -> None:
         """Stop ``mask`` paths for the rest of the run (``engine.stop_paths``): their fleet runs
         nothing and every flow booked for them is 0."""
@@ -314,6 +331,7 @@ class CapitalBook:
         self.values: dict[str, FloatArray] = {}
         self.min_cash_usd = np.full(n_paths, np.inf)
         self._events: list[tuple[NDArray[np.int64], int, str, str]] = []
+        self.logged = 0  # events handed to the engine's event log so far
         self.stopped_today = np.zeros(n_paths, dtype=bool)
         #: Filled by SimPy processes when attached to an engine (see :func:`calendar`);
         #: standalone, :func:`run_day` takes each day's events from ``events_by_day``.
@@ -700,6 +718,7 @@ class CapitalComponent:
         def settle(day: int) -> None:
             run_day(book, adapter.read(day))
             adapter.write(book)  # books today's flows, the stopping day's included
+            adapter.log_events(book)
             if book.stopped_today.any():
                 adapter.stop(book.stopped_today)
 

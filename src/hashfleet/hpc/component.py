@@ -306,6 +306,7 @@ class HpcRun:
         self._margin_ring = np.full((n, S, window if keep else 0), np.nan)
         self._mix_ring = np.zeros((n, 2, 365))  # HPC NOI, mining margin: last 365 days
         self._mix_sum = np.zeros((n, 2))
+        self._logged = 0  # HPC events handed to the engine's event log so far
         self._declare()
         engine.add_step(19, "hpc_capacity", self._step_capacity)
         engine.add_step(56, "hpc", self._step_hpc)
@@ -477,6 +478,16 @@ class HpcRun:
                 e.book(name, usd, outflow=FLOW_NAMES[key][0])
         self._record(day, flows)
         self._last_ehs = a.fleet_hashrate_ehs()
+        self._log_events()
+
+    def _log_events(self) -> None:
+        """Hand the day's new HPC events to the run's event log as kinds ``hpc_<kind>``
+        (columns path, time_days, project, value)."""
+        batches = self.state.events
+        for batch in batches[self._logged :]:
+            kind = str(batch["kind"][0])
+            self.engine.log_event(f"hpc_{kind}", {k: v for k, v in batch.items() if k != "kind"})
+        self._logged = len(batches)
 
     def _record(self, day: int, flows: Any) -> None:
         v = self.engine.values

@@ -103,6 +103,11 @@ class EventLog:
     retargets: list[dict[str, NDArray]] = field(default_factory=list)
     halvings: list[dict[str, NDArray]] = field(default_factory=list)
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The kinds this log keeps."""
+        return ("retargets", "halvings")
+
     def columns(self, kind: str, *, release: bool = False) -> dict[str, NDArray]:
         """One event kind (``"retargets"`` or ``"halvings"``) as concatenated columns.
 

@@ -55,6 +55,10 @@ class Results:
         ``chunk_paths``, ``stream_block_paths``, ``wall_time_s``.
     resolved_scenario_yaml : str
         The scenario exactly as run.
+    events : dict of str to pandas.DataFrame
+        The other event kinds components logged (``margin_call``, ``insolvency``,
+        ``hpc_default`` ...; docs/capital.md and docs/hpc.md), one row per event and path:
+        ``path``, ``time_days`` and the kind's numeric columns.
     """
 
     daily: xr.Dataset
@@ -65,6 +69,7 @@ class Results:
     metadata: dict[str, Any]
     resolved_scenario_yaml: str
     summary: dict[str, Any] = field(default_factory=dict)
+    events: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.summary = Summary(self.summary)
@@ -131,7 +136,12 @@ class Results:
         _to_netcdf(self.per_path.assign_attrs(attrs), out / "per_path.nc")
         events = xr.Dataset(
             {f"retarget_{c}": ("retarget", self.retargets[c].to_numpy()) for c in self.retargets}
-            | {f"halving_{c}": ("halving", self.halvings[c].to_numpy()) for c in self.halvings},
+            | {f"halving_{c}": ("halving", self.halvings[c].to_numpy()) for c in self.halvings}
+            | {
+                f"{kind}__{c}": (kind, table[c].to_numpy())
+                for kind, table in self.events.items()
+                for c in table
+            },
             attrs=attrs,
         )
         _to_netcdf(events, out / "events.nc")

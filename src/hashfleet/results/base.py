@@ -29,6 +29,7 @@ class ResultsLike(Protocol):
     metadata: dict[str, Any]
     resolved_scenario_yaml: str
     summary: Any
+    events: dict[str, pd.DataFrame]
 
 
 class ComparisonLike(Protocol):

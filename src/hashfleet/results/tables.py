@@ -78,10 +78,15 @@ def load_results(out_dir: Path, cls: Callable[..., T]) -> T:
     paths = nc("paths.nc") if (out_dir / "paths.nc").is_file() else None
     retargets = pd.DataFrame({"path": np.zeros(0, dtype=np.int32), "time_days": np.zeros(0)})
     halvings = retargets.copy()
+    other: dict[str, pd.DataFrame] = {}
     if (out_dir / "events.nc").is_file():
         ev = nc("events.nc")
         retargets = _events(ev, "retarget", retargets)
         halvings = _events(ev, "halving", halvings)
+        for name in ev.data_vars:  # the components' kinds: "<kind>__<column>"
+            kind, sep, col = str(name).partition("__")
+            if sep:
+                other.setdefault(kind, pd.DataFrame())[col] = ev[name].to_numpy()
     for ds in (daily, per_path) + ((paths,) if paths is not None else ()):
         ds.attrs = {}
     meta = dict(summary.get("metadata", {}))
@@ -95,6 +100,7 @@ def load_results(out_dir: Path, cls: Callable[..., T]) -> T:
         metadata=meta,
         resolved_scenario_yaml=(out_dir / "scenario.resolved.yaml").read_text(encoding="utf-8"),
         summary=summary,
+        events=other,
     )
 
 
@@ -123,6 +129,7 @@ def write_tables(
         "daily": daily_long(results.daily),
         "retargets": results.retargets,
         "halvings": results.halvings,
+        **{f"events_{k}": v for k, v in results.events.items()},
     }
     _require_pyarrow()
     import pyarrow as pa

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from hashfleet.engine.core import ChunkEngine
 from hashfleet.engine.recorder import Recorder
@@ -30,7 +29,7 @@ from hashfleet.errors import InputError
 from hashfleet.model import compile_scenario
 from hashfleet.processes import WINDOW_DAYS
 from hashfleet.results import Results
-from hashfleet.runner.assemble import assemble_results, merge_events
+from hashfleet.runner.assemble import assemble_results, merge_all_events
 from hashfleet.runner.metadata import run_metadata
 from hashfleet.runner.plan import ExecutionPlan, Mode, choose_plan
 from hashfleet.runner.threads import single_threaded_blas
@@ -251,17 +250,18 @@ def _simulate_lockstep(
         wall_time_s=round(wall, 3),
         created_utc=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-    retargets = _events(engines, "retargets", n_paths)
-    halvings = _events(engines, "halvings", n_paths)
+    # the chunks' logs are released as they are merged (a decade holds millions of retargets)
+    events = merge_all_events([e.event_columns(release=True) for e in engines], n_paths)
     return assemble_results(
         scenario,
         model.n_days,
         recorder,
-        retargets,
-        halvings,
+        events["retargets"],
+        events["halvings"],
         variables,
         meta,
         dump_resolved(scenario),
+        events,
     )
 
 
@@ -276,13 +276,3 @@ class _Sink:
 
 def _dump(updates: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.model_dump() if hasattr(v, "model_dump") else v) for k, v in updates.items()}
-
-
-def _events(engines: list[ChunkEngine], kind: str, n_paths: int) -> pd.DataFrame:
-    """One event kind of all chunks, paths past ``n_paths`` dropped, sorted by path and time.
-
-    The chunks' logs are released as they are assembled (a 10,000-path decade holds millions
-    of retargets).
-    """
-    cols = [e.events.columns(kind, release=True) for e in engines if e.events is not None]
-    return merge_events(cols, n_paths)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -12,7 +12,7 @@ import xarray as xr
 from hashfleet.results import Results
 from hashfleet.scenario.schema import Scenario
 
-__all__ = ["assemble_results", "merge_events"]
+__all__ = ["assemble_results", "merge_all_events", "merge_events"]
 
 
 def assemble_results(
@@ -24,8 +24,10 @@ def assemble_results(
     variables: Mapping[str, tuple[str, str]],
     meta: dict[str, Any],
     resolved_yaml: str,
+    events: Mapping[str, pd.DataFrame] | None = None,
 ) -> Results:
     n = rec.n_paths
+    other = {k: v for k, v in (events or {}).items() if k not in ("retargets", "halvings")}
     start = np.datetime64(scenario.run.start.isoformat(), "D")
     coords = {
         "day": np.arange(n_days),
@@ -59,9 +61,23 @@ def assemble_results(
         "per_path": {
             k: _describe(per_path[k].to_numpy(), rec.quantiles) for k in per_path.data_vars
         },
-        "events": {"retargets": len(retargets), "halvings": len(halvings)},
+        "events": {"retargets": len(retargets), "halvings": len(halvings)}
+        | {k: len(v) for k, v in other.items()},
     }
-    return Results(daily, per_path, paths_ds, retargets, halvings, meta, resolved_yaml, summary)
+    return Results(
+        daily, per_path, paths_ds, retargets, halvings, meta, resolved_yaml, summary, other
+    )
+
+
+def merge_all_events(
+    parts: Sequence[Mapping[str, dict[str, np.ndarray]]], n_paths: int
+) -> dict[str, pd.DataFrame]:
+    """Every event kind of consecutive chunks (each ``kind -> columns``), merged and sorted
+    by path and time (:func:`merge_events`); ``retargets`` and ``halvings`` always present."""
+    kinds = ["retargets", "halvings"]
+    for part in parts:
+        kinds += [k for k in part if k not in kinds]
+    return {k: merge_events([dict(p.get(k, {})) for p in parts], n_paths) for k in kinds}
 
 
 def merge_events(cols: list[dict[str, np.ndarray]], n_paths: int) -> pd.DataFrame:

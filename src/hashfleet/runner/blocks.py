@@ -52,7 +52,6 @@ __all__ = [
 
 #: Environment variable naming blocks that must fail (fault-injection for tests).
 FAULT_ENV = "HASHFLEET_INJECT_FAILURE"
-_EVENT_KINDS = ("retargets", "halvings")
 
 
 @dataclass(frozen=True)
@@ -173,10 +172,9 @@ def _simulate_block(task: BlockTask) -> None:
     engine.run_until(model.n_days)
     arrays: dict[str, NDArray[Any]] = {f"total_{k}": v for k, v in sink.totals.items()}
     arrays |= {f"last_{k}": v for k, v in sink.last.items()}
-    if engine.events is not None:
-        for kind in _EVENT_KINDS:
-            for col, values in engine.events.columns(kind, release=True).items():
-                arrays[f"{kind}__{col}"] = values
+    for kind, cols in engine.event_columns(release=True).items():
+        for col, values in cols.items():
+            arrays[f"{kind}__{col}"] = values
     target = block_file(run_dir, task.first_block, task.n_blocks)
     with write_atomic(target) as tmp, open(tmp, "wb") as fh:
         savez: Any = np.savez  # its stubs type ** as allow_pickle

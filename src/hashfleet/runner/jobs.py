@@ -34,7 +34,7 @@ from hashfleet.errors import InputError, RunError
 from hashfleet.model import compile_scenario
 from hashfleet.results import Results, write_atomic
 from hashfleet.results.store import PathStore, daily_statistics_task, reduce_span
-from hashfleet.runner.assemble import assemble_results, merge_events
+from hashfleet.runner.assemble import assemble_results, merge_all_events
 from hashfleet.runner.backends import Backend
 from hashfleet.runner.blocks import BlockOutcome, BlockTask, block_file, load_block
 from hashfleet.runner.metadata import run_metadata
@@ -259,10 +259,15 @@ def assemble(job: Job, meta: dict[str, Any], backend: Backend | None = None) -> 
         totals={v: np.concatenate([p[f"total_{v}"] for p in parts]) for v in job.totalled},
         last={v: np.concatenate([p[f"last_{v}"] for p in parts])[:n] for v in job.variables},
     )
-    events = {}
-    for kind in ("retargets", "halvings"):
-        cols = [{k.split("__", 1)[1]: p[k] for k in p if k.startswith(kind + "__")} for p in parts]
-        events[kind] = merge_events(cols, n)
+    by_kind: list[dict[str, dict[str, NDArray[Any]]]] = []
+    for p in parts:
+        kinds: dict[str, dict[str, NDArray[Any]]] = {}
+        for key in p:
+            if "__" in key and not key.startswith(("total_", "last_")):
+                kind, col = key.split("__", 1)
+                kinds.setdefault(kind, {})[col] = p[key]
+        by_kind.append(kinds)
+    events = merge_all_events(by_kind, n)
     meta = meta | {"reduce_time_s": round(time.perf_counter() - t0, 3)}
     return assemble_results(
         sc,
@@ -273,6 +278,7 @@ def assemble(job: Job, meta: dict[str, Any], backend: Backend | None = None) -> 
         job.variables,
         meta,
         dump_resolved(sc),
+        events,
     )
 
 

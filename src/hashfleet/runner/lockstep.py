@@ -79,7 +79,6 @@ from hashfleet.runner.lockstep_worker import (
     run_lockstep_worker,
 )
 from hashfleet.runner.shm import (
-    _EVENT_KINDS,
     BARRIER_TIMEOUT_S,
     N_WINDOW_BUFFERS,
     LockstepFailedError,
@@ -255,9 +254,13 @@ def _run(
         shm.unlink()
     if on_done is not None:
         on_done()  # e.g. close the workers while the results are assembled
-    events = {}
-    for kind in _EVENT_KINDS:
-        events[kind] = _concat_events([r["events"].get(kind, {}) for r in results], n_paths)
+    kinds = ["retargets", "halvings"]
+    for r in results:
+        kinds += [k for k in r["events"] if k not in kinds]
+    events = {
+        kind: _concat_events([r["events"].get(kind, {}) for r in results], n_paths)
+        for kind in kinds
+    }
     wall = time.perf_counter() - t0
     meta = run_metadata(
         scenario,
@@ -289,4 +292,5 @@ def _run(
         variables,
         meta,
         dump_resolved(scenario),
+        events,
     )

@@ -25,7 +25,6 @@ from hashfleet.scenario.schema import Scenario
 if TYPE_CHECKING:
     pass
 from hashfleet.runner.shm import (
-    _EVENT_KINDS,
     LockstepFailedError,
     SegmentLayout,
     _attach,
@@ -168,10 +167,10 @@ def _run_worker(task: LockstepTask, views: dict[str, NDArray[Any]]) -> dict[str,
             mine[v] = time.perf_counter() - tv
         wait_s += t1 - t0
         reduce_s += time.perf_counter() - t1
-    events: dict[str, dict[str, NDArray[Any]]] = {}
-    if engine.events is not None:
-        for k in _EVENT_KINDS:
-            events[k] = _sorted_events(engine.events.columns(k, release=True), lay.n_paths)
+    events = {
+        k: _sorted_events(cols, lay.n_paths)
+        for k, cols in engine.event_columns(release=True).items()
+    }
     started[i] = 2  # done: this process may now exit
     return {
         "events": events,

@@ -36,9 +36,6 @@ N_WINDOW_BUFFERS = 2
 _POLL_S = 0.0002
 
 
-_EVENT_KINDS = ("retargets", "halvings")
-
-
 class LockstepFailedError(RunError):
     """A local lockstep run could not finish (a worker failed or died)."""
 
