@@ -55,3 +55,5 @@ def test_hpc_events_reach_the_results() -> None:
     starts = res.events["hpc_works_start"]
     assert len(starts) == 250 and (starts["time_days"] == starts["time_days"].iloc[0]).all()
     assert {"path", "time_days", "project", "value"} <= set(starts.columns)
+    irr = res.per_path["final_hpc_irr_per_year_project0"].to_numpy()  # last day's IRR
+    assert irr.shape == (250,) and not np.isinf(irr).any()

@@ -352,6 +352,14 @@ class HpcRun:
             "1",
             "EBITDA mix: HPC NOI / (HPC NOI + mining margin) over the trailing 365 days, 0 if ≤ 0",
         )
+        for j, proj in enumerate(self.model.spec.projects):
+            e.declare(
+                f"hpc_irr_per_year_project{j}",
+                "1/year",
+                f"Unlevered IRR of project {proj.name!r} over the run (last day only, 0 "
+                "before; NaN where none, e.g. not started)",
+                nan_ok=True,
+            )
 
     # ------------------------------------------------------------------ calendar
 
@@ -513,6 +521,10 @@ class HpcRun:
         self._mix_sum += self._mix_ring[:, :, col]
         hpc, total = self._mix_sum[:, 0], self._mix_sum.sum(axis=1)
         v["hpc_noi_share"] = np.divide(hpc, total, out=np.zeros_like(total), where=total > 0)
+        last = day == self.model.n_days - 1
+        irr = self.project_irr_per_year() if last else np.zeros((len(mining), 0))
+        for j in range(self.model.n_projects):
+            v[f"hpc_irr_per_year_project{j}"] = irr[:, j] if last else np.zeros(len(mining))
 
     # ------------------------------------------------------------------ outputs
 

@@ -51,14 +51,14 @@ episodes defaults no more).  See :func:`uniform_layout`.
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize, special
+from scipy import special
 
 from hashfleet.constants import DAYS_PER_MONTH
+from hashfleet.finance.valuation import irr_per_year
 from hashfleet.numeric import rows_dot
 from hashfleet.scenario.hpc import (
     DistributionSpec,
@@ -94,7 +94,6 @@ DAYS_PER_YEAR: float = 365.25
 EPISODES: int = 8
 
 #: Range of monthly rates searched for an IRR (−20 % to +50 % a month).
-_IRR_LO, _IRR_HI = -0.2, 0.5
 
 #: Uses of a site's MW, in the order of :func:`mw_by_use`'s last axis.
 USES: tuple[str, ...] = ("mining", "converting", "leased", "idle", "reconverting")
@@ -390,71 +389,6 @@ def debt_day(
     acc = acc - pay_i
     pay_p = np.minimum(cash_for_debt_usd - pay_i, bal)
     return bal - pay_p, acc, pay_i, pay_p
-
-
-def irr_per_year(flows_usd: FloatArray) -> FloatArray:
-    """Annualised IRR of monthly cash flows, per row.
-
-    The NPV is evaluated on a grid of monthly rates over ``[−0.2, 0.5]`` (one matrix
-    product for all rows) to bracket its sign changes; where there are several (flows that
-    change sign more than once), the root nearest 0 is taken.  The root is then found by
-    SciPy's Newton method on all rows at once from the bracket's midpoint, and by ``brentq``
-    in the bracket for the rows Newton leaves it.
-
-    Parameters
-    ----------
-    flows_usd : ndarray, shape (n, n_months)
-        Net cash flow of each month (month 0 undiscounted).
-
-    Returns
-    -------
-    ndarray, shape (n,)
-        ``(1 + r)^12 − 1`` with ``r`` the monthly IRR; NaN where the NPV does not change
-        sign on the grid (no IRR, e.g. no inflows).
-    """
-    f = np.asarray(flows_usd, dtype=np.float64)
-    n, T = f.shape
-    t = np.arange(T, dtype=np.float64)
-    out = np.full(n, np.nan)
-    grid = np.linspace(_IRR_LO, _IRR_HI, 141)
-    npv_grid = rows_dot(f, (1.0 + grid[None, :]) ** -t[:, None])  # (n, G)
-    change = np.signbit(npv_grid[:, :-1]) != np.signbit(npv_grid[:, 1:])
-    change &= (npv_grid[:, :-1] != 0) | (npv_grid[:, 1:] != 0)
-    ok = change.any(axis=1)
-    if not ok.any():
-        return out
-    # the sign change nearest r = 0
-    dist = np.where(change, np.abs(0.5 * (grid[:-1] + grid[1:]))[None, :], np.inf)
-    g = dist.argmin(axis=1)
-    idx = np.flatnonzero(ok)
-    lo, hi = grid[g[idx]], grid[g[idx] + 1]
-    sub = f[idx]
-    tt = t[None, :]
-
-    def npv(r: FloatArray) -> FloatArray:
-        return (sub * (1.0 + r[:, None]) ** -tt).sum(axis=1)
-
-    def dnpv(r: FloatArray) -> FloatArray:
-        return (-tt * sub * (1.0 + r[:, None]) ** (-tt - 1.0)).sum(axis=1)
-
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            r = np.asarray(
-                optimize.newton(npv, 0.5 * (lo + hi), fprime=dnpv, maxiter=50), dtype=np.float64
-            )
-        except RuntimeError:  # no row converged: every row is solved by brentq below
-            r = np.full(idx.size, np.nan)
-        good = np.isfinite(r) & (r >= lo) & (r <= hi)
-        resid = np.abs(npv(np.where(good, r, 0.0)))
-        good &= resid <= 1e-9 * np.abs(sub).sum(axis=1) + 1e-6
-    for k in np.flatnonzero(~good):
-        row = sub[k]
-        r[k] = optimize.brentq(
-            lambda x, row=row: float((row * (1.0 + x) ** -t).sum()), lo[k], hi[k]
-        )
-    out[idx] = (1.0 + r) ** 12 - 1.0
-    return out
 
 
 def months_of(day: FloatArray | int) -> NDArray[np.int64]:
