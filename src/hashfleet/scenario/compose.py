@@ -79,6 +79,33 @@ def parse_field_path(text: str) -> FieldPath:
     return tuple(out)
 
 
+def value_at(data: Any, path: FieldPath) -> Any:
+    """The value at ``path`` in plain scenario data, or None if it is not there."""
+    node = data
+    for key in path:
+        in_list = isinstance(key, int) and isinstance(node, list) and 0 <= key < len(node)
+        in_dict = isinstance(key, str) and isinstance(node, dict) and key in node
+        if not (in_list or in_dict):
+            return None
+        node = node[key]
+    return node
+
+
+def set_value_at(data: Any, path: FieldPath, value: Any) -> None:
+    """Replace the value at an existing ``path`` of plain data (a new key in an existing
+    mapping is allowed: validation checks it).
+
+    Raises
+    ------
+    KeyError, IndexError, TypeError
+        If the path does not lead to a mapping or list of the data.
+    """
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+
 # ------------------------------------------------------------------ extends
 
 

@@ -166,6 +166,7 @@ def strategy_scenario(base: Scenario, name: str) -> Scenario:
     import yaml
 
     from hashfleet.scenario import dump_resolved, load_scenario_text, parse_field_path
+    from hashfleet.scenario.compose import set_value_at
 
     specs = {s.name: s for s in base.strategies}
     if name not in specs:
@@ -177,11 +178,8 @@ def strategy_scenario(base: Scenario, name: str) -> Scenario:
             keys = parse_field_path(path)
         except ValueError as exc:
             raise InputError(f"{where}: {exc}") from None
-        node: Any = data
         try:
-            for key in keys[:-1]:
-                node = node[key]
-            node[keys[-1]] = value  # a new key in a mapping is checked by validation
+            set_value_at(data, keys, value)  # a new key in a mapping is checked by validation
         except (KeyError, IndexError, TypeError):
             raise InputError(
                 f"{where}: expected a field path of the scenario, got {path!r}"

@@ -119,7 +119,7 @@ def expand_sweep(
         parameters).
     """
     from hashfleet.scenario import load_scenario
-    from hashfleet.scenario.loader import parse_field_path
+    from hashfleet.scenario.compose import parse_field_path, value_at
 
     base = load_scenario(file, set_args=set_args, overrides=overrides)
     spec = base.sweep
@@ -132,7 +132,7 @@ def expand_sweep(
     data = base.model_dump(mode="json")
     for key in keys:
         try:
-            current = _lookup(data, parse_field_path(key))
+            current = value_at(data, parse_field_path(key))
         except ValueError as e:
             raise InputError(f"sweep.{kind}[{key!r}]: {e}") from None
         for value in table[key]:
@@ -302,18 +302,6 @@ def _write_table(table: pd.DataFrame, out: Path) -> None:
         table.to_parquet(tmp, index=False)
     with write_atomic(out / "sweep.csv") as tmp:
         table.to_csv(tmp, index=False)
-
-
-def _lookup(data: Any, path: tuple[str | int, ...]) -> Any:
-    """The value at ``path`` in dumped scenario data, or None if it is not there."""
-    node = data
-    for key in path:
-        in_list = isinstance(key, int) and isinstance(node, list) and 0 <= key < len(node)
-        in_dict = isinstance(key, str) and isinstance(node, dict) and key in node
-        if not (in_list or in_dict):
-            return None
-        node = node[key]
-    return node
 
 
 def _show(params: Mapping[str, Any]) -> str:
