@@ -220,28 +220,13 @@ class CapitalRun:
     def all_in_cost_usd_per_btc(self) -> FloatArray:
         """(power + opex + other costs + interest + fees + taxes) / production, per path."""
         t = self.totals
-        cost = sum(
-            (
-                t[k]
-                for k in (
-                    "power_cost_usd",
-                    "opex_usd",
-                    "interest_usd",
-                    "financing_fees_usd",
-                    "taxes_usd",
-                    "hosting_usd",
-                    "maintenance_usd",
-                )
-                if k in t
-            ),
-            np.zeros(self.n_paths),
-        )
+        cost = sum((t[k] for k in _COSTS if k in t), np.zeros(self.n_paths))
         prod = t["production_btc"]
         return np.divide(cost, prod, out=np.full(self.n_paths, np.nan), where=prod > 0)
 
 
-_TOTALS = (
-    "production_btc",
+#: The costs of the all-in cost per BTC, and the run totals a stress run keeps.
+_COSTS = (
     "power_cost_usd",
     "opex_usd",
     "interest_usd",
@@ -250,6 +235,7 @@ _TOTALS = (
     "hosting_usd",
     "maintenance_usd",
 )
+_TOTALS = ("production_btc", *_COSTS)
 
 
 def run_capital(
