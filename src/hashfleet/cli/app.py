@@ -1,0 +1,188 @@
+"""The ``hashfleet`` command group and what its commands share.
+
+Manners (every command gets them from :class:`HashfleetGroup`):
+
+* a :class:`~hashfleet.errors.HashfleetError` prints ``TypeName: message`` to stderr and
+  exits with its ``exit_code`` (2 for input errors, 1 for run failures); a
+  :class:`~hashfleet.errors.ScenarioError` with several issues prints one issue per line,
+  ``file:line:col: field.path: message``;
+* any other exception prints ``InternalError: ...`` and exits 1;
+* ``--debug`` shows the traceback instead.
+
+Shared here: :func:`set_option` (``--set``), ``file_argument``, and the options of the
+commands that run simulations (``_backend_options``, ``_report_option``, ``_block_kwargs``).
+The commands themselves live in the sibling modules (see :mod:`hashfleet.cli`).
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from hashfleet.errors import HashfleetError, ScenarioError
+from hashfleet.version import __version__
+
+__all__ = ["F", "HashfleetGroup", "cli", "file_argument", "format_error", "set_option"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_DEBUG_KEY = "hashfleet.debug"
+
+
+def format_error(error: BaseException) -> str:
+    """How the CLI shows an error: ``TypeName: message``.
+
+    Parameters
+    ----------
+    error : BaseException
+
+    Returns
+    -------
+    str
+        For a :class:`~hashfleet.errors.ScenarioError` with several issues, a header
+        line then one ``file:line:col: field.path: message`` line per issue.
+    """
+    if isinstance(error, ScenarioError) and len(error.issues) > 1:
+        lines = [f"ScenarioError: {len(error.issues)} issues"]
+        lines.extend(str(i) for i in error.issues)
+        return "\n".join(lines)
+    if isinstance(error, HashfleetError):
+        return f"{type(error).__name__}: {error}"
+    return (
+        f"InternalError: {type(error).__name__}: {error}\n"
+        "This is a bug in hashfleet; run with --debug for the traceback."
+    )
+
+
+def _exit_code(error: BaseException) -> int:
+    return error.exit_code if isinstance(error, HashfleetError) else 1
+
+
+class HashfleetGroup(click.Group):
+    """A click group that turns errors into ``TypeName: message`` and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as error:
+            if ctx.meta.get(_DEBUG_KEY):
+                click.echo(traceback.format_exc(), err=True, nl=False)
+            click.echo(format_error(error), err=True)
+            ctx.exit(_exit_code(error))
+
+
+def set_option(fn: F) -> F:
+    """The ``--set PATH=VALUE`` option (repeatable), passed as ``set_args``."""
+    return click.option(
+        "--set",
+        "set_args",
+        multiple=True,
+        metavar="PATH=VALUE",
+        help="Replace one scenario value after extends, e.g. run.paths=100 or "
+        "fleet.cohorts[0].units=5; VALUE is YAML. Repeatable.",
+    )(fn)
+
+
+file_argument = click.argument(
+    "file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE"
+)
+
+
+@click.group(cls=HashfleetGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    __version__, "--version", prog_name="hashfleet", message="%(prog)s %(version)s"
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@click.option(
+    "--check-invariants",
+    is_flag=True,
+    help="Check site capacity, cash conservation, finite and non-negative values every "
+    "simulated day (slower; same as HASHFLEET_CHECK=1).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, check_invariants: bool) -> None:
+    """Monte Carlo simulation of Bitcoin mining fleets.
+
+    \b
+    Examples:
+      hashfleet validate scenarios/base.yaml
+      hashfleet scenario show scenarios/base.yaml --resolved
+      hashfleet --debug validate my.yaml
+      hashfleet --check-invariants run scenarios/baseline.yaml --paths 250
+    """
+    ctx.meta[_DEBUG_KEY] = debug
+    if check_invariants:
+        import os
+
+        from hashfleet.engine.invariants import ENV_VAR
+
+        os.environ[ENV_VAR] = "1"  # worker processes inherit it
+
+
+def _backend_options(fn: F) -> F:
+    """``--backend``, ``--workers``, ``--scheduler``, ``--block-paths``, ``--resume`` and
+    ``--keep-going``, passed as keyword arguments of those names."""
+    options = [
+        click.option(
+            "--backend",
+            type=click.Choice(["in-process", "processes", "dask"]),
+            default="in-process",
+            show_default=True,
+            help="Where the paths run: this process, local worker processes, or Dask.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            help="Worker processes (processes: [CPU count]; dask: LocalCluster size [2]).",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Running Dask scheduler, e.g. tcp://10.0.0.5:8786 (with --backend dask); "
+            "the output directory must be on a file system the workers share.",
+        ),
+        click.option(
+            "--block-paths",
+            type=click.IntRange(min=1),
+            help="Paths per block task, a multiple of 250 [1000]; results do not depend on it.",
+        ),
+        click.option(
+            "--resume",
+            is_flag=True,
+            help="Keep the blocks an interrupted run into the same output finished.",
+        ),
+        click.option(
+            "--keep-going",
+            is_flag=True,
+            help="If a block fails, finish the others, then report every failure.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _report_option(fn: F) -> F:
+    return click.option(
+        "--report/--no-report",
+        "write_report",
+        default=True,
+        show_default=True,
+        help="Write report.html (charts, decision metrics) and CSV/Parquet tables.",
+    )(fn)
+
+
+def _block_kwargs(backend: dict[str, Any], run_dir: Path | None, progress: bool) -> dict[str, Any]:
+    """Keyword arguments of :func:`hashfleet.simulate` for a block run."""
+
+    def report(outcome: Any) -> None:
+        state = f"done in {outcome.wall_time_s:.1f} s" if outcome.ok else "FAILED"
+        click.echo(f"{outcome.task.label}: {state}", err=True)
+
+    return dict(backend) | {"run_dir": run_dir, "on_block": report if progress else None}
