@@ -5,7 +5,9 @@
 * :mod:`~hashfleet.finance.cash` — opening balances, fixed opex, the daily settlement;
 * :mod:`~hashfleet.finance.capex` — purchase payments and the payment queue;
 * :mod:`~hashfleet.finance.valuation` — NPV, IRR, the metrics component;
-* :mod:`~hashfleet.finance.capital` — the capital plan (built on
+* :mod:`~hashfleet.finance.capital` — the capital plan (its run state in
+  :mod:`~hashfleet.finance.capital_book`, its daily order of operations in
+  :mod:`~hashfleet.finance.capital_day`; built on
   :mod:`~hashfleet.finance.balance`, :mod:`~hashfleet.finance.debt`,
   :mod:`~hashfleet.finance.treasury`, :mod:`~hashfleet.finance.equity`,
   :mod:`~hashfleet.finance.covenants` and :mod:`~hashfleet.finance.stats`): balance sheet,

@@ -2,8 +2,10 @@
 
 :mod:`hashfleet.scenario.hpc` is the ``hpc:`` scenario section, :mod:`hashfleet.hpc.kernels` the
 pure vectorised kernels (schedules, billing, default, MW by use, IRR, debt),
-:mod:`hashfleet.hpc.state` the per-path state machine and :mod:`hashfleet.hpc.component` the
-engine component (:class:`HpcComponent`).  See ``docs/hpc.md``.
+:mod:`hashfleet.hpc.state` the per-path state machine (on :mod:`hashfleet.hpc.projects`,
+:mod:`hashfleet.hpc.arrays` and :mod:`hashfleet.hpc.leases`) and
+:mod:`hashfleet.hpc.component` the engine component (:class:`HpcComponent`).  See
+``docs/hpc.md``.
 
 Only the spec is imported eagerly (the scenario schema imports it); the rest loads on first
 use.
