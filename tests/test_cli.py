@@ -72,6 +72,26 @@ def test_validate_with_set() -> None:
     assert _run("validate", VALID, "--set", "run.paths=5")[0] == 0
 
 
+def test_validate_builds_every_strategy_and_sweep_point(tmp_path: Path) -> None:
+    """validate checks what compare and sweep would run: a strategy that sets a field the
+    scenario does not have fails validate (issue 19), and good files say what was built."""
+    scenarios = Path(__file__).resolve().parents[1] / "scenarios"
+    code, out, _ = _run(
+        "validate", str(scenarios / "ai-pivot.yaml"), str(scenarios / "sweep-baseline.yaml")
+    )
+    assert code == 0
+    assert "ai-pivot.yaml (3 strategies)" in out and "(12 sweep points)" in out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        f"extends: {scenarios / 'baseline.yaml'}\n"
+        "strategies:\n  - name: oops\n    set: {policies.upgrade.no_such_field: 1}\n"
+    )
+    code, out, err = _run("validate", str(bad))
+    assert code == 2 and out == ""
+    assert "strategies[oops]" in err or "no_such_field" in err
+    assert "Traceback" not in err
+
+
 def test_show_as_written_and_resolved() -> None:
     code, out, _ = _run("scenario", "show", VALID, "--set", "run.paths=3")
     assert code == 0

@@ -19,7 +19,8 @@ __all__ = ["catalogue", "scenario", "scenario_reference", "scenario_show", "vali
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @set_option
 def validate(files: Sequence[Path], set_args: Sequence[str]) -> None:
-    """Check scenario FILEs: schema, cross-field checks, extends and --set.
+    """Check scenario FILEs: schema, cross-field checks, extends and --set, and every
+    scenario that compare and sweep would build from them (each strategy, each sweep point).
 
     Prints OK FILE for each valid file and every problem of every invalid one;
     exits 0 if all are valid, 2 otherwise.
@@ -31,16 +32,23 @@ def validate(files: Sequence[Path], set_args: Sequence[str]) -> None:
       hashfleet validate my.yaml --set run.paths=100
     """
     from hashfleet.scenario import load_scenario
+    from hashfleet.studies.compare import strategy_scenario
+    from hashfleet.studies.sweep import expand_sweep
 
     code = 0
     for file in files:
         try:
-            load_scenario(file, set_args=set_args)
+            sc = load_scenario(file, set_args=set_args)
+            for s in sc.strategies:  # what `hashfleet compare` builds
+                strategy_scenario(sc, s.name)
+            points = expand_sweep(file, set_args=set_args) if sc.sweep is not None else []
         except HashfleetError as error:
             click.echo(format_error(error), err=True)
             code = max(code, error.exit_code)
         else:
-            click.echo(f"OK {file}")
+            extra = [f"{len(sc.strategies)} strategies"] * bool(sc.strategies)
+            extra += [f"{len(points)} sweep points"] * bool(points)
+            click.echo(f"OK {file}" + (f" ({', '.join(extra)})" if extra else ""))
     if code:
         raise click.exceptions.Exit(code)
 
