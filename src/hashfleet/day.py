@@ -12,7 +12,7 @@ variables, the fleet's catalogue figures).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,20 +70,6 @@ class DayRecord:
     dispatch: Dispatch = field(init=False)
     blocks: DayBlocks = field(init=False)
 
-    def __getitem__(self, name: str) -> Any:
-        """Read a value by name, as the old ``today`` dict did (a field, else an exogenous
-        output); prefer the typed attributes, which mypy checks."""
-        if name in _FIELDS:
-            return getattr(self, name)
-        return self.exogenous[name]
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """``self[name]``, or ``default`` when the value is not set today."""
-        try:
-            return self[name]
-        except (KeyError, AttributeError):
-            return default
-
     def set_exogenous(self, values: dict[str, FloatArray]) -> None:
         """Stage 10: the day's exogenous values (the kernel calls this)."""
         self.exogenous = values
@@ -91,5 +77,3 @@ class DayRecord:
         self.fees_btc_per_block = values["fees_btc_per_block"]
         self.network_hashrate_ehs = values["network_hashrate_ehs"]
 
-
-_FIELDS = frozenset(f for f in DayRecord.__dataclass_fields__ if f != "exogenous")

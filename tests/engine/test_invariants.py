@@ -100,7 +100,9 @@ def test_day_record_declares_every_field_with_a_unit() -> None:
         assert f"    {name} :" in doc, name
 
 
-def test_day_record_reads_by_name_like_the_old_dict() -> None:
+def test_day_record_sets_the_exogenous_fields_and_refuses_unset_ones() -> None:
+    """The typed record (the by-name shim for components written against the old dict is
+    gone: every component reads attributes)."""
     from hashfleet.day import DayRecord
 
     t = DayRecord()
@@ -112,6 +114,8 @@ def test_day_record_reads_by_name_like_the_old_dict() -> None:
             "spot_usd_per_mwh:0": np.full(2, 40.0),
         }
     )
-    assert t["btc_price_usd"] is t.btc_price_usd
-    assert t["spot_usd_per_mwh:0"][0] == 40.0
-    assert t.get("fleet_hs") is None and t.get("nothing", 3) == 3
+    assert t.btc_price_usd is t.exogenous["btc_price_usd"]
+    assert t.exogenous["spot_usd_per_mwh:0"][0] == 40.0
+    with pytest.raises(AttributeError):
+        _ = t.fleet_hs  # written by dispatch (stage 20), not yet
+    assert not hasattr(t, "__getitem__")
