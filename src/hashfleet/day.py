@@ -76,4 +76,3 @@ class DayRecord:
         self.btc_price_usd = values["btc_price_usd"]
         self.fees_btc_per_block = values["fees_btc_per_block"]
         self.network_hashrate_ehs = values["network_hashrate_ehs"]
-

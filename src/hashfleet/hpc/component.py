@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 from hashfleet.constants import DAYS_PER_MONTH
 from hashfleet.hpc.kernels import USES, FloatArray, irr_per_year
 from hashfleet.hpc.state import FLOW_NAMES, HpcModel, HpcState
-from hashfleet.numeric import rows_dot
+from hashfleet.numeric import segment_sums
 from hashfleet.scenario.hpc import HpcPolicySpec, HpcSpec
 
 if TYPE_CHECKING:
@@ -97,8 +97,6 @@ class EngineAdapter:
         self.col_site: NDArray[np.intp] = fleet.site
         self.unit_mw: FloatArray = fleet.unit_mw
         self.col_model: tuple[str, ...] = tuple(lb.split(" @ ")[0] for lb in fleet.labels)
-        n_sites = len(fleet.site_names)  # cohort -> site indicator, (n_cohorts, n_sites)
-        self._onehot = (fleet.site[:, None] == np.arange(n_sites)[None, :]).astype(np.float64)
         self._price = fleet.site_price_usd_per_mwh
 
     # -------------------------------------------------------------- market (stage ≥ 40)
@@ -133,20 +131,24 @@ class EngineAdapter:
         avail = fs.available_mw
         th = avail * fs.th_per_mw
         _, outflows = e.booked()
-        energy = float(np.sum(e.values.get("energy_mwh", 0.0)))
-        avg_price = float(np.sum(outflows.get("power_cost_usd", 0.0))) / energy if energy else 0.0
-        price = np.nan_to_num(self._price, nan=avg_price)[self.col_site]
+        zero = np.zeros(e.n_paths)
+        energy = e.values.get("energy_mwh", zero)
+        cost = outflows.get("power_cost_usd", zero)
+        # each path's own average price (a mean over the chunk would tie paths together)
+        avg = np.divide(cost, energy, out=zero.copy(), where=energy > 0)
+        flat = self._price[self.col_site]  # (n_cohorts,), NaN where the price varies
+        price = np.where(np.isnan(flat)[None, :], avg[:, None], flat[None, :])
         # machines that would not cover their power are curtailed: they add no margin
-        margin = np.maximum(th * rev_per_th[:, None] - avail * 24.0 * price[None, :], 0.0)
-        mw = rows_dot(avail, self._onehot)
+        margin = np.maximum(th * rev_per_th[:, None] - avail * 24.0 * price, 0.0)
+        bounds = fs.fleet.site_bounds
         with np.errstate(invalid="ignore", divide="ignore"):
-            return rows_dot(margin, self._onehot) / mw
+            return segment_sums(margin, bounds) / segment_sums(avail, bounds)
 
     # -------------------------------------------------------------- fleet
 
     def installed_site_mw(self) -> FloatArray:
         """MW at the meter of the installed machines of each site, (n_paths, n_sites)."""
-        return rows_dot(self.fleet.installed_units * self.unit_mw, self._onehot)
+        return segment_sums(self.fleet.installed_units * self.unit_mw, self.fleet.fleet.site_bounds)
 
     def installed_units(self) -> FloatArray:
         """Installed units per path and fleet column (a view; change with the methods)."""
