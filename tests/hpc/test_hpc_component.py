@@ -295,3 +295,27 @@ def test_fixed_plan_on_day_zero_within_the_capex_budget() -> None:
     st = hpc_run_of(e).state
     assert (st.start_day[:, 0] == 0).all() and not np.isfinite(st.start_day[:, 1]).any()
     assert (out["hpc_converting_mw_site1"] == 50).all()
+
+
+def test_site_margin_of_a_path_ignores_the_other_paths() -> None:
+    """At a site whose price varies (ERCOT index) the trigger's margin uses each path's own
+    average power price: changing the other paths' energy and power bill leaves path 0's
+    margin bit for bit the same (a chunk-wide average once tied the paths together)."""
+    from pathlib import Path
+
+    from hashfleet.hpc.component import EngineAdapter
+    from hashfleet.model import compile_scenario
+    from hashfleet.scenario import load_scenario
+
+    root = Path(__file__).resolve().parents[2] / "scenarios"
+    sc = load_scenario(root / "ercot-index.yaml", overrides={"run.horizon_days": 10})
+    e = ChunkEngine(compile_scenario(sc), 3, 0, 2, lambda *a: None)
+    e.run_until(5)
+    a = EngineAdapter(e, sc.fleet.pool.fee_share)
+    assert np.isnan(a.site_price_usd_per_mwh_flat()).any()  # an index site is in the fleet
+    before = a.site_margin_usd_per_mw_day()
+    e.values["energy_mwh"][1:] *= 3.0
+    e._outflows["power_cost_usd"][1:] *= 0.1
+    after = a.site_margin_usd_per_mw_day()
+    assert np.array_equal(before[0], after[0], equal_nan=True)
+    assert not np.array_equal(before[1:], after[1:], equal_nan=True)

@@ -119,6 +119,10 @@ class EngineAdapter:
         """Today's running hashrate (EH/s), (n_paths,)."""
         return np.asarray(self.engine.today.fleet_hs, dtype=float) / 1e18
 
+    def site_price_usd_per_mwh_flat(self) -> FloatArray:
+        """Each site's flat power price (USD/MWh), NaN where it varies by hour: (n_sites,)."""
+        return np.asarray(self._price, dtype=float)
+
     def site_margin_usd_per_mw_day(self) -> FloatArray:
         """Mining margin per MW of the fleet available at each site today (USD/MW/day):
         expected revenue after pool fee minus power at the site's flat price (the fleet's
