@@ -15,6 +15,8 @@ __all__ = [
     "DataError",
     "HashfleetError",
     "InputError",
+    "OutputError",
+    "ResourceError",
     "IssueLocation",
     "RunError",
     "ScenarioError",
@@ -44,6 +46,15 @@ class DataError(InputError):
 
 class RunError(HashfleetError):
     """A simulation failed while running (exit code 1)."""
+
+
+class OutputError(RunError):
+    """Results could not be written (a full disk, no permission); earlier results are kept."""
+
+
+class ResourceError(InputError):
+    """A run would need more memory than allowed (exit code 2): the message gives the
+    estimate and the option that raises the limit."""
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,7 @@ def test_results_are_saved_with_metadata(base_run, tmp_path) -> None:
     assert names == [
         "daily.nc",
         "events.nc",
+        "hashfleet-complete.json",
         "paths.nc",
         "per_path.nc",
         "scenario.resolved.yaml",
@@ -148,6 +149,7 @@ def test_interrupted_save_leaves_no_half_written_file(base_run, tmp_path, monkey
         base_run.save(out)
     assert (out / "daily.nc").read_bytes() == before
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left
 
 
 def test_background_reduction_gives_the_same_numbers(base_run, monkeypatch) -> None:

@@ -70,6 +70,11 @@ class HashfleetGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
+        except MemoryError:
+            if ctx.meta.get(_DEBUG_KEY):
+                click.echo(traceback.format_exc(), err=True, nl=False)
+            click.echo(format_error(_out_of_memory()), err=True)
+            ctx.exit(_out_of_memory().exit_code)
         except Exception as error:
             if ctx.meta.get(_DEBUG_KEY):
                 click.echo(traceback.format_exc(), err=True, nl=False)
@@ -117,12 +122,38 @@ def cli(ctx: click.Context, debug: bool, check_invariants: bool) -> None:
       hashfleet --check-invariants run scenarios/baseline.yaml --paths 250
     """
     ctx.meta[_DEBUG_KEY] = debug
+    _terminate_on_sigterm()
     if check_invariants:
         import os
 
         from hashfleet.engine.invariants import ENV_VAR
 
         os.environ[ENV_VAR] = "1"  # worker processes inherit it
+
+
+def _out_of_memory() -> HashfleetError:
+    from hashfleet.errors import ResourceError
+
+    return ResourceError(
+        "out of memory: the run needs more memory than this machine has free; lower "
+        "--paths, turn off --store-paths, or run on a bigger machine (hashfleet refuses "
+        "runs whose estimate exceeds --max-memory-gb up front)"
+    )
+
+
+def _terminate_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C (``finally`` blocks run: no partial results folder)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, handler)
 
 
 def _backend_options(fn: F) -> F:

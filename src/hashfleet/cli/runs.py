@@ -115,14 +115,20 @@ def run(
             res = simulate(sc, progress=lambda done, total: bar.update(1), **kwargs)
     else:
         res = simulate(sc, **kwargs)
-    res.save(out_dir)
     click.echo(_run_report(res))
-    if write_report:
-        from hashfleet.results.report import write_report as make_report
-        from hashfleet.results.tables import write_tables
+    from hashfleet.results.folder import staged_folder
 
-        write_tables(res, out_dir / "tables")
-        click.echo(f"Report: {make_report(res, out_dir)}")
+    # one folder, complete from this run or untouched: written beside, then swapped in
+    with staged_folder(out_dir, "run", keep=("blocks",)) as stage:
+        res.write_files(stage)
+        if write_report:
+            from hashfleet.results.report import write_report as make_report
+            from hashfleet.results.tables import write_tables
+
+            write_tables(res, stage / "tables")
+            make_report(res, stage)
+    if write_report:
+        click.echo(f"Report: {out_dir / 'report.html'}")
     click.echo(f"Results written to {out_dir}/")
 
 

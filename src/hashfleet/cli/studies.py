@@ -171,14 +171,17 @@ def compare_command(
     )
     click.echo(cmp.to_text())
     if write_report:
+        from hashfleet.results.folder import staged_folder
         from hashfleet.results.report import write_comparison_report
-        from hashfleet.results.tables import save_comparison
+        from hashfleet.results.tables import write_comparison_files
 
         out_dir = (
             out if out is not None else Path("results") / f"{cmp.metadata['scenario']}-compare"
         )
-        save_comparison(cmp, out_dir)
-        click.echo(f"Report: {write_comparison_report(cmp, out_dir)}")
+        with staged_folder(out_dir, "comparison") as stage:
+            write_comparison_files(cmp, stage)
+            write_comparison_report(cmp, stage)
+        click.echo(f"Report: {out_dir / 'report.html'}")
     if csv_out is not None:
         cmp.to_csv(csv_out)
         click.echo(f"wrote {csv_out}")

@@ -119,21 +119,42 @@ class Results:
         ds.attrs.update(_attrs(self.metadata))
         return ds
 
-    def save(self, out_dir: str | Path) -> Path:
+    def save(self, out_dir: str | Path, *, keep: tuple[str, ...] = ()) -> Path:
         """Write ``summary.json``, ``daily.nc``, ``per_path.nc``, ``events.nc``,
         ``scenario.resolved.yaml`` and (if stored) ``paths.nc`` into ``out_dir``.
 
-        Every file is written to a temporary name in the same directory and renamed into
-        place, so an interrupted save never leaves a half-written file; ``summary.json`` is
-        written last.
+        The files are written into a new folder beside ``out_dir`` that then replaces it
+        as a whole (:mod:`hashfleet.results.folder`): ``out_dir`` holds one run's complete
+        results or is left as it was (an interrupted save, a full disk).
+
+        Parameters
+        ----------
+        out_dir : str or pathlib.Path
+            The results folder: new, empty, or an earlier hashfleet results folder.
+        keep : tuple of str
+            Entries of the old folder to carry over (``("blocks",)``: this run's blocks).
+
+        Raises
+        ------
+        OutputError
+            The files could not be written (e.g. no space left); ``out_dir`` is untouched.
         """
+        from hashfleet.results.folder import staged_folder
+
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        with staged_folder(out, "run", keep=keep) as stage:
+            self.write_files(stage)
+        return out
+
+    def write_files(self, folder: Path) -> None:
+        """Write the files of :meth:`save` into an existing ``folder`` (no marker, no swap:
+        use :meth:`save`, or :func:`hashfleet.results.folder.staged_folder` around this)."""
         attrs = _attrs(self.metadata)
-        with write_atomic(out / "scenario.resolved.yaml") as tmp:
-            tmp.write_text(self.resolved_scenario_yaml, encoding="utf-8")
-        _to_netcdf(self.daily.assign_attrs(attrs), out / "daily.nc")
-        _to_netcdf(self.per_path.assign_attrs(attrs), out / "per_path.nc")
+        (folder / "scenario.resolved.yaml").write_text(
+            self.resolved_scenario_yaml, encoding="utf-8"
+        )
+        _to_netcdf(self.daily.assign_attrs(attrs), folder / "daily.nc")
+        _to_netcdf(self.per_path.assign_attrs(attrs), folder / "per_path.nc")
         events = xr.Dataset(
             {f"retarget_{c}": ("retarget", self.retargets[c].to_numpy()) for c in self.retargets}
             | {f"halving_{c}": ("halving", self.halvings[c].to_numpy()) for c in self.halvings}
@@ -144,17 +165,15 @@ class Results:
             },
             attrs=attrs,
         )
-        _to_netcdf(events, out / "events.nc")
+        _to_netcdf(events, folder / "events.nc")
         if self.paths is not None:
-            _to_netcdf(self.paths.assign_attrs(attrs), out / "paths.nc")
+            _to_netcdf(self.paths.assign_attrs(attrs), folder / "paths.nc")
         summary = dict(self.summary)
         if "decision" not in summary:
             table = Summary.__call__(self.summary)  # type: ignore[arg-type]
             summary["decision"] = table.reset_index().to_dict(orient="records")
-        with write_atomic(out / "summary.json") as tmp:
-            text = json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False)
-            tmp.write_text(text + "\n")
-        return out
+        text = json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False)
+        (folder / "summary.json").write_text(text + "\n")
 
 
 def _attrs(meta: dict[str, Any]) -> dict[str, Any]:
@@ -183,5 +202,4 @@ def _json_default(o: Any) -> Any:
 
 
 def _to_netcdf(ds: xr.Dataset, target: Path) -> None:
-    with write_atomic(target) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4")
+    ds.to_netcdf(target, engine="netcdf4")

@@ -37,6 +37,7 @@ __all__ = [
     "load_results",
     "results_html",
     "save_comparison",
+    "write_comparison_files",
     "write_tables",
 ]
 
@@ -63,6 +64,9 @@ def load_results(out_dir: Path, cls: Callable[..., T]) -> T:
     InputError
         A file is missing.
     """
+    from hashfleet.results.folder import require_complete
+
+    require_complete(out_dir, "run")
     need = ["summary.json", "daily.nc", "per_path.nc", "scenario.resolved.yaml"]
     missing = [n for n in need if not (out_dir / n).is_file()]
     if missing:
@@ -175,10 +179,16 @@ def daily_long(daily: xr.Dataset) -> pd.DataFrame:
 def save_comparison(cmp: Comparison, out_dir: str | Path) -> Path:
     """Write ``comparison.json`` and ``per_path.parquet``/``.csv`` (one row per strategy and
     path) into ``out_dir``; :func:`load_comparison` reads them back."""
-    from hashfleet.results.base import write_atomic
+    from hashfleet.results.folder import staged_folder
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    with staged_folder(out, "comparison") as stage:
+        write_comparison_files(cmp, stage)
+    return out
+
+
+def write_comparison_files(cmp: Comparison, out: Path) -> None:
+    """Write the files of :func:`save_comparison` into an existing folder (no marker)."""
     long = pd.concat(
         [df.reset_index().assign(strategy=s) for s, df in cmp.per_path.items()],
         ignore_index=True,
@@ -189,14 +199,15 @@ def save_comparison(cmp: Comparison, out_dir: str | Path) -> Path:
     doc = json.loads(cmp.to_json())
     doc["strategies"] = cmp.strategies
     doc["metrics"] = cmp.metrics
-    with write_atomic(out / "comparison.json") as tmp:
-        tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    return out
+    (out / "comparison.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
 def load_comparison(out_dir: str | Path, cls: Callable[..., T]) -> T:
     """Read what :func:`save_comparison` wrote."""
+    from hashfleet.results.folder import require_complete
+
     d = Path(out_dir)
+    require_complete(d, "comparison")
     doc = json.loads((d / "comparison.json").read_text(encoding="utf-8"))
     if (d / "per_path.parquet").is_file():
         _require_pyarrow()

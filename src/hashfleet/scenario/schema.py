@@ -12,6 +12,7 @@ Sections that later capabilities add (``hpc``, ``capital``, ``policies``, ``stra
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -19,6 +20,9 @@ from pydantic import Field, field_validator, model_validator
 from hashfleet.scenario.capital import CapitalSpec
 from hashfleet.scenario.fields import ScenarioPath, Spec, _f
 from hashfleet.scenario.hpc import HpcSpec
+
+#: A scenario name: a single safe path component (it names results/<name>).
+_SAFE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._+-]{0,98}[A-Za-z0-9_+-])?")
 
 __all__ = [
     "AsicMarketSpec",
@@ -1201,7 +1205,12 @@ class Scenario(Spec):
     """A hashfleet scenario: what to simulate."""
 
     schema_version: Literal[1] = _f(1, description="Version of the scenario language.")
-    name: str = _f(min_length=1, description="Scenario name.")
+    name: str = _f(
+        min_length=1,
+        description="Scenario name; also the default results folder results/<name>, so a "
+        "safe slug: ASCII letters, digits, space, '.', '_', '+', '-', starting and ending "
+        "with a letter or digit (or '_', '+', '-' at the end), at most 100 characters.",
+    )
     description: str = _f("", description="Free text.")
     run: RunSpec = _f(description="Run settings.")
     network: NetworkSpec = _f(NetworkSpec(), description="The Bitcoin network.")
@@ -1231,3 +1240,15 @@ class Scenario(Spec):
         description="Capital plan: treasury policy, debt instruments, equity, covenants; "
         "insolvent paths stop (docs/capital.md).",
     )
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not _SAFE_NAME.fullmatch(v):
+            shown = v if len(v) <= 40 else v[:40] + "..."
+            raise ValueError(
+                "expected a safe name for the results folder (ASCII letters, digits, space, "
+                "'.', '_', '+', '-'; no '/', '\\' or leading '.'; at most 100 characters), "
+                f"got {shown!r}"
+            )
+        return v
