@@ -43,7 +43,7 @@ def test_a_changed_file_is_refused_by_readers(run_results: Results, tmp_path) ->
     out = run_results.save(tmp_path / "out")
     with open(out / "daily.nc", "ab") as fh:
         fh.write(b"x")
-    with pytest.raises(InputError, match="daily.nc: expected"):
+    with pytest.raises(InputError, match=r"daily\.nc: expected"):
         require_complete(out)
 
 
@@ -106,7 +106,7 @@ def test_cli_full_disk_exit_code_and_message(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(xr.Dataset, "to_netcdf", no_space)
     r = CliRunner().invoke(
         cli,
-        ["run", str(BASELINE), "--paths", "5", "--out", str(out), "--no-report"]
+        [*("run", str(BASELINE), "--paths", "5", "--out", str(out), "--no-report")]
         + ["--set", "run.horizon_days=3", "--no-progress"],
     )
     assert r.exit_code == 1, r.output
