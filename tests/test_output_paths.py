@@ -101,7 +101,7 @@ def test_sweep_writes_only_into_out(sandbox: Path) -> None:
 
 def test_report_writes_only_into_its_folder(sandbox: Path) -> None:
     code, output = _invoke(
-        ["run", str(BASELINE), "--paths", "5", "--no-progress", "--no-report", "--out", "r"] + SHORT
+        ["run", str(BASELINE), "--paths", "5", "--no-progress", "--no-report", "--out", "r", *SHORT]
     )
     assert code == 0, output
     before = _files(sandbox)

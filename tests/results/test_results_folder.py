@@ -106,8 +106,12 @@ def test_cli_full_disk_exit_code_and_message(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(xr.Dataset, "to_netcdf", no_space)
     r = CliRunner().invoke(
         cli,
-        [*("run", str(BASELINE), "--paths", "5", "--out", str(out), "--no-report")]
-        + ["--set", "run.horizon_days=3", "--no-progress"],
+        [
+            *("run", str(BASELINE), "--paths", "5", "--out", str(out), "--no-report"),
+            "--set",
+            "run.horizon_days=3",
+            "--no-progress",
+        ],
     )
     assert r.exit_code == 1, r.output
     assert "OutputError:" in r.output and "HDF error" not in r.output
