@@ -17,6 +17,7 @@ from hashfleet.results.folder import MARKER, require_complete, staged_folder
 
 ROOT = Path(__file__).parents[2]
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
+SHORT = ("--set", "run.horizon_days=3", "--no-progress")
 
 
 @pytest.fixture
