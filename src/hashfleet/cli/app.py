@@ -110,8 +110,16 @@ file_argument = click.argument(
     help="Check site capacity, cash conservation, finite and non-negative values every "
     "simulated day (slower; same as HASHFLEET_CHECK=1).",
 )
+@click.option(
+    "--max-memory-gb",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Refuse every run whose estimated peak memory exceeds this many GiB "
+    "(same as HASHFLEET_MAX_MEMORY_GB) [the memory available when a run starts].",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, check_invariants: bool) -> None:
+def cli(
+    ctx: click.Context, debug: bool, check_invariants: bool, max_memory_gb: float | None
+) -> None:
     """Monte Carlo simulation of Bitcoin mining fleets.
 
     \b
@@ -123,6 +131,12 @@ def cli(ctx: click.Context, debug: bool, check_invariants: bool) -> None:
     """
     ctx.meta[_DEBUG_KEY] = debug
     _terminate_on_sigterm()
+    if max_memory_gb is not None:
+        import os
+
+        from hashfleet.runner.memory import ENV_VAR as MEMORY_VAR
+
+        os.environ[MEMORY_VAR] = repr(max_memory_gb)  # every run of the command, workers too
     if check_invariants:
         import os
 

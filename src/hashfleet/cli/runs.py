@@ -45,6 +45,12 @@ __all__ = ["report_command", "run"]
     default=None,
     help="Show a progress bar [on when standard error is a terminal].",
 )
+@click.option(
+    "--max-memory-gb",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Refuse the run if its estimated peak memory exceeds this many GiB "
+    "[HASHFLEET_MAX_MEMORY_GB, else the memory available now; inf: no check].",
+)
 @_report_option
 @_backend_options
 @set_option
@@ -58,6 +64,7 @@ def run(
     progress: bool | None,
     write_report: bool,
     set_args: Sequence[str],
+    max_memory_gb: float | None = None,
     **backend: Any,
 ) -> None:
     """Simulate scenario FILE and write its results to a directory.
@@ -101,6 +108,7 @@ def run(
         "seed": seed,
         "store_paths": store_paths,
         "chunk_paths": chunk_paths,
+        "max_memory_gb": max_memory_gb,
     }
     plan = choose_plan(**backend, chunk_paths=chunk_paths)
     if plan.mode is not Mode.LOCKSTEP:

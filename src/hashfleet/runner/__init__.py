@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -26,10 +27,16 @@ from hashfleet.engine.core import ChunkEngine
 from hashfleet.engine.recorder import Recorder
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS
 from hashfleet.errors import InputError
-from hashfleet.model import compile_scenario
+from hashfleet.model import CompiledScenario, compile_scenario
 from hashfleet.processes import WINDOW_DAYS
 from hashfleet.results import Results
 from hashfleet.runner.assemble import assemble_results, merge_all_events
+from hashfleet.runner.memory import (
+    MemoryEstimate,
+    check_memory,
+    estimate_memory,
+    out_of_memory,
+)
 from hashfleet.runner.metadata import run_metadata
 from hashfleet.runner.plan import ExecutionPlan, Mode, choose_plan
 from hashfleet.runner.threads import single_threaded_blas
@@ -72,6 +79,7 @@ def simulate(
     keep_going: bool = False,
     on_block: Callable[[BlockOutcome], None] | None = None,
     step_times: dict[str, float] | None = None,
+    max_memory_gb: float | None = None,
 ) -> Results:
     """Simulate a scenario.
 
@@ -129,10 +137,20 @@ def simulate(
     step_times : dict, optional
         In-process lockstep runs: seconds spent in each named daily step are added to it
         (the per-part cost report of ``benchmarks.stages``).
+    max_memory_gb : float, optional
+        Refuse the run up front if its estimated peak memory exceeds this many GiB
+        (default: ``HASHFLEET_MAX_MEMORY_GB``, else the memory available when the run
+        starts; ``inf``: no check).  See :mod:`hashfleet.runner.memory`.
 
     Returns
     -------
     Results
+
+    Raises
+    ------
+    ResourceError
+        The estimated memory exceeds the limit (before anything is allocated), or the run
+        ran out of memory.
     """
     from hashfleet.scenario import load_scenario
 
@@ -163,6 +181,49 @@ def simulate(
         "keep_going": keep_going,
     }
     plan = choose_plan(**how, chunk_paths=chunk_paths)
+    model = compile_scenario(scenario)
+    estimate = _estimate(scenario, model, plan, block_paths, workers)
+    check_memory(estimate, max_memory_gb)
+    try:
+        return _dispatch(scenario, model, plan, how, chunk_paths, progress, on_block, step_times)
+    except MemoryError:
+        raise out_of_memory(estimate) from None
+
+
+def _estimate(
+    scenario: Scenario,
+    model: CompiledScenario,
+    plan: ExecutionPlan,
+    block_paths: int | None,
+    workers: int | None,
+) -> MemoryEstimate:
+    """The run's memory estimate: all paths at once, or a block per worker."""
+    run = scenario.run
+    resident = None
+    if plan.mode is Mode.BLOCKS:
+        resident = (block_paths or 1000) * (workers or os.cpu_count() or 1)
+    return estimate_memory(
+        model,
+        n_paths=run.paths,
+        resident_paths=resident,
+        store_paths=run.outputs.store_paths,
+        event_log=run.outputs.event_log,
+        background_limit_bytes=BACKGROUND_WINDOW_BYTES,
+        n_quantiles=len(run.outputs.quantiles),
+    )
+
+
+def _dispatch(
+    scenario: Scenario,
+    model: CompiledScenario,
+    plan: ExecutionPlan,
+    how: dict[str, Any],
+    chunk_paths: int | None,
+    progress: Progress | None,
+    on_block: Callable[[BlockOutcome], None] | None,
+    step_times: dict[str, float] | None,
+) -> Results:
+    backend, workers, scheduler = how["backend"], how["workers"], how["scheduler"]
     if plan.mode is Mode.LOCAL_LOCKSTEP:
         # workers on this machine: the lockstep run split across them (shared memory)
         from hashfleet.runner.backends import make_backend
@@ -174,11 +235,12 @@ def simulate(
         from hashfleet.runner.jobs import simulate_blocks
 
         return simulate_blocks(scenario, **how, on_block=on_block)
-    return _simulate_lockstep(scenario, chunk_paths, progress, step_times)
+    return _simulate_lockstep(scenario, model, chunk_paths, progress, step_times)
 
 
 def _simulate_lockstep(
     scenario: Scenario,
+    model: CompiledScenario,
     chunk_paths: int | None,
     progress: Progress | None,
     step_times: dict[str, float] | None,
@@ -199,7 +261,6 @@ def _simulate_lockstep(
         chunk_blocks = chunk_paths // B
 
     t0 = time.perf_counter()
-    model = compile_scenario(scenario)
     sink = _Sink()
     engines = [
         ChunkEngine(
