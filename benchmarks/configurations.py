@@ -102,6 +102,9 @@ class Workload:
             "market": {
                 "btc_price": {
                     "model": "merton",
+                    # the close of 2024-04-20 (the day before the start), stated rather than
+                    # read from the non-commercial price history
+                    "start_usd": 64_994.44140625,
                     "drift_per_year": 0.1,
                     "volatility_per_year": 0.55,
                 }

@@ -15,6 +15,16 @@ settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
+@pytest.fixture
+def non_commercial_data(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Enable the shipped CC BY-NC price history for one test (``hashfleet.history.licence``;
+    off by default, as for a user)."""
+    from hashfleet.history.licence import ENV_VAR as LICENCE_VAR
+
+    monkeypatch.setenv(LICENCE_VAR, "1")
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _check_invariants(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every simulation in the tests runs the invariant guards (``HASHFLEET_CHECK=1``)."""

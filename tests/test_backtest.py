@@ -23,6 +23,7 @@ def test_halving_response_closed_form() -> None:
     assert 13 <= when <= 16
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_backtest_cli_short_window_writes_figures(tmp_path) -> None:
     """2020-02-01..2020-09-30 (the 2020 halving), 250 paths: tables, plots and the figures."""
     out = tmp_path / "bt"
@@ -53,6 +54,7 @@ def test_backtest_rejects_a_short_window() -> None:
         backtest(dt.date(2020, 1, 1), dt.date(2020, 1, 10))
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 @pytest.mark.slow
 def test_backtest_2020_2025_figures() -> None:
     """Out of sample 2020–2025 (fit 2016–2019), 250 paths: broad sanity bounds only; the

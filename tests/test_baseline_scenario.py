@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from hashfleet import consensus, history
 from hashfleet.scenario import load_scenario
 
 BASELINE = Path(__file__).parents[1] / "scenarios" / "baseline.yaml"
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_baseline_chain_state_matches_history() -> None:
     sc = load_scenario(BASELINE)
     st = history.network_state_at(sc.run.start)

@@ -46,6 +46,7 @@ def test_shipped_calibration_documents_its_fit() -> None:
     assert [p["period"] for p in fit["per_period"]] == ["2016", "2017", "2018", "2019"]
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_shipped_fit_quality_is_reproduced() -> None:
     """Re-simulating the in-sample period with the defaults gives the stored RMSE (±1e-3)."""
     inputs = history_inputs(*DEFAULT_IN_SAMPLE)
@@ -55,6 +56,7 @@ def test_shipped_fit_quality_is_reproduced() -> None:
     assert rmse == pytest.approx(load_calibration()["fit"]["rmse_log_hashrate"], abs=1e-3)
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_missing_fees_are_a_share_of_subsidy() -> None:
     """In the fee gap (2021), fees/block = subsidy/block · s/(1−s); outside it, history's."""
     s = fee_share_of_revenue()
@@ -65,6 +67,7 @@ def test_missing_fees_are_a_share_of_subsidy() -> None:
     assert np.ptp(known.fees_btc_per_block) > 0  # real, varying fees
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_calibration_improves_on_its_starting_guess() -> None:
     """From a poor guess (median cost 40 USD/MWh, σ 0.4) a short fit on 2019-H1 lowers the
     RMSE of log hashrate by at least 20 %."""
@@ -76,6 +79,7 @@ def test_calibration_improves_on_its_starting_guess() -> None:
     json.dumps(res)  # JSON-ready
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_cli_calibrate_rejects_dates_outside_history(tmp_path) -> None:
     """A window outside the shipped history is an input error (exit 2) naming from/to."""
     r = CliRunner().invoke(

@@ -62,6 +62,7 @@ def test_read_daily_series_round_trip(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_read_daily_series_builtin_matches_frame() -> None:
     got = read_daily_series("builtin:btc_daily", "date", "price_usd", dt.date(2016, 3, 1), 10)
     want = load_daily().loc["2016-03-01":"2016-03-10", "price_usd"].to_numpy()
@@ -105,6 +106,7 @@ def test_builtin_fees_gap_without_licensed_source() -> None:
         read_daily_series("builtin:btc_daily", "date", "fees_btc", dt.date(2021, 5, 1), 3)
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_read_daily_series_out_of_range(tmp_path: Path) -> None:
     path = _write(tmp_path, "day,x\n2024-01-01,1\n2024-01-02,2\n")
     with pytest.raises(DataError) as info:
@@ -134,6 +136,7 @@ def test_read_daily_series_bad_column_and_cells(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- price, state
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_price_on() -> None:
     assert price_on(dt.date(2012, 1, 1)) == pytest.approx(5.2948427773232)
     assert price_on(dt.date(2026, 2, 12)) == pytest.approx(66221.84375)

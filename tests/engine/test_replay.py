@@ -39,7 +39,11 @@ def _run_replay():
 
 @pytest.fixture(scope="module")
 def replay():
-    return _run_replay()
+    from hashfleet.history.licence import ENV_VAR
+
+    with pytest.MonkeyPatch.context() as mp:  # the real price path: CC BY-NC data, opted in
+        mp.setenv(ENV_VAR, "1")
+        return _run_replay()
 
 
 def _difficulty_errors(real, sim):
@@ -74,6 +78,7 @@ def test_replay_difficulty_tracks_every_real_epoch(replay) -> None:
     assert err_h.mean() < 2.0, err_h.mean()
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_replay_detects_bitcoins_off_by_one(monkeypatch) -> None:
     """Measuring 2016 block intervals instead of Core's 2015 (one more ~600 s in every
     timespan) biases every epoch by ~-0.05 %: the replay's bias bound catches it."""

@@ -47,6 +47,7 @@ def test_capital_scenarios_validate(name: str) -> None:
     load_scenario(DATA / name)  # the whole file through the loader, strategies included
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_stress_2022_replay_keeps_the_identities_and_the_leveraged_miner_fails() -> None:
     """History's 2022 prices: BTC fell from ~$47k to ~$16.5k.  The leveraged miner's
     equipment collateral (secondary ASIC value follows hashprice) breaches its LTV and the

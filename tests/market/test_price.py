@@ -51,6 +51,7 @@ def within(estimate: float, expected: float, se: float, k: float = 4.0) -> bool:
 # ----------------------------------------------------------------------------------- GBM
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_builders_return_protocol_objects_with_declared_outputs() -> None:
     specs = [
         GbmPriceSpec(start_usd=1.0),
@@ -76,6 +77,7 @@ def test_day_zero_is_start_price_and_has_no_shock() -> None:
     assert np.all(out["price_shock"][:, 1:] != 0.0)
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_default_start_price_is_history_of_the_day_before() -> None:
     process = build_price_process(GbmPriceSpec(), CTX)
     out, _ = draw(process, 2, 1)
@@ -265,6 +267,7 @@ def test_bootstrap_recentred_drift() -> None:
     )
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_historical_returns_skip_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only returns between two consecutive days that both have a price are kept."""
     days = pd.to_datetime(
@@ -290,6 +293,7 @@ def test_historical_returns_skip_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
         historical_log_returns(dt.date(2020, 1, 6), dt.date(2020, 1, 7))
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_bootstrap_from_shipped_history_samples_its_returns() -> None:
     spec = BootstrapPriceSpec(
         start_usd=1.0,
@@ -324,6 +328,7 @@ def test_csv_price_pads_past_the_end(tmp_path: Path) -> None:
         build_price_process(spec, too_long)
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_csv_price_builtin_matches_history() -> None:
     out, _ = draw(build_price_process(CsvPriceSpec(path="builtin:btc_daily"), CTX), 1, 1)
     expected = history.read_daily_series("builtin:btc_daily", "date", "price_usd", CTX.start, 32)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from hashfleet import history
 from hashfleet.network.hashprice import hashprice_usd_per_ph_day
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_hashprice_reproduces_history_revenue_per_hash() -> None:
     """(price, difficulty, reward per block) → USD/PH/day equals the history's
     miner_revenue_usd / network PH/s to 1e-9 relative on every day with complete data.

@@ -16,6 +16,7 @@ The commands themselves live in the sibling modules (see :mod:`hashfleet.cli`).
 
 from __future__ import annotations
 
+import logging
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -116,9 +117,20 @@ file_argument = click.argument(
     help="Refuse every run whose estimated peak memory exceeds this many GiB "
     "(same as HASHFLEET_MAX_MEMORY_GB) [the memory available when a run starts].",
 )
+@click.option(
+    "--non-commercial-data",
+    is_flag=True,
+    help="Allow the shipped BTC price history (Coin Metrics, CC BY-NC 4.0: no commercial "
+    "use): default start prices, bootstrap, csv builtin:btc_daily prices, calibrate, "
+    "backtest (same as HASHFLEET_NONCOMMERCIAL_DATA=1). Its licence is shown when used.",
+)
 @click.pass_context
 def cli(
-    ctx: click.Context, debug: bool, check_invariants: bool, max_memory_gb: float | None
+    ctx: click.Context,
+    debug: bool,
+    check_invariants: bool,
+    max_memory_gb: float | None,
+    non_commercial_data: bool,
 ) -> None:
     """Monte Carlo simulation of Bitcoin mining fleets.
 
@@ -131,6 +143,11 @@ def cli(
     """
     ctx.meta[_DEBUG_KEY] = debug
     _terminate_on_sigterm()
+    _notices_to_stderr()
+    if non_commercial_data:
+        from hashfleet.history.licence import allow_non_commercial_data
+
+        allow_non_commercial_data()  # worker processes inherit it
     if max_memory_gb is not None:
         import os
 
@@ -153,6 +170,19 @@ def _out_of_memory() -> HashfleetError:
         "--paths, turn off --store-paths, or run on a bigger machine (hashfleet refuses "
         "runs whose estimate exceeds --max-memory-gb up front)"
     )
+
+
+class _ClickStderr(logging.Handler):
+    """Writes hashfleet's notices (e.g. a data licence) to the command's standard error."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+def _notices_to_stderr() -> None:
+    log = logging.getLogger("hashfleet")
+    if not any(isinstance(h, _ClickStderr) for h in log.handlers):
+        log.addHandler(_ClickStderr(logging.WARNING))
 
 
 def _terminate_on_sigterm() -> None:

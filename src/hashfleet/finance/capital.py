@@ -112,8 +112,9 @@ class EngineAdapter:
 
     def pre_start_high_usd(self) -> float:
         """The highest BTC close of the shipped history over the 365 days before the start
-        (0 if history does not cover them): the running maximum the stress indicator
-        starts from, so a crash on day 0 counts as a drawdown."""
+        (0 if history does not cover them, or its non-commercial price data is not enabled:
+        :mod:`hashfleet.history.licence`): the running maximum the stress indicator starts
+        from, so a crash on day 0 counts as a drawdown."""
         from hashfleet import history
 
         daily = history.load_daily()["price_usd"]

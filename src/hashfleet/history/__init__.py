@@ -61,6 +61,11 @@ from hashfleet.history.files import (
     _epochs_frame,
     _resolve,
 )
+from hashfleet.history.licence import (
+    NON_COMMERCIAL_COLUMNS,
+    non_commercial_allowed,
+    require_non_commercial,
+)
 
 __all__ = [
     "BUILTIN_DAILY",
@@ -90,9 +95,15 @@ def load_daily() -> pd.DataFrame:
         ``hashrate_ehs`` (EH/s), ``blocks`` (blocks/day), ``subsidy_btc``, ``fees_btc`` (BTC/day),
         ``miner_revenue_usd`` (USD/day); missing values are NaN.  String columns
         ``src_price``, ``src_chain``, ``src_fees`` name the source of each row (NaN if none).
-        A copy: callers may modify it.
+        A copy: callers may modify it.  The price columns (``price_usd``,
+        ``miner_revenue_usd``, ``src_price``) are non-commercial data: all NaN unless
+        enabled (:mod:`hashfleet.history.licence`).
     """
-    return _daily_frame().copy()
+    frame = _daily_frame().copy()
+    if not non_commercial_allowed():
+        for name in NON_COMMERCIAL_COLUMNS:
+            frame[name] = np.nan
+    return frame
 
 
 def load_epochs() -> pd.DataFrame:
@@ -149,6 +160,8 @@ def read_daily_series(
     if isinstance(n_days, bool) or not isinstance(n_days, int | np.integer) or n_days < 1:
         raise DataError(f"read_daily_series: n_days: expected an integer >= 1, got {n_days!r}")
     label, stamp = _resolve(path)
+    if label == BUILTIN_DAILY and column in NON_COMMERCIAL_COLUMNS:
+        require_non_commercial(f"{BUILTIN_DAILY} column '{column}'")
     series = _daily_column(label, stamp, date_column, column)
     return series.window(start, int(n_days))
 
@@ -170,9 +183,11 @@ def price_on(date: dt.date) -> float:
     Raises
     ------
     DataError
-        If the day is outside the shipped history.
+        If the day is outside the shipped history, or the price history (non-commercial
+        data, :mod:`hashfleet.history.licence`) is not enabled.
     """
     day = _as_day(date, "price_on")
+    require_non_commercial("price_on")
     return float(read_daily_series(BUILTIN_DAILY, "date", "price_usd", day, 1)[0])
 
 

@@ -147,7 +147,9 @@ def historical_log_returns(
         If fewer than two returns are available in the range.
     """
     from hashfleet.history import load_daily
+    from hashfleet.history.licence import require_non_commercial
 
+    require_non_commercial("market.btc_price: model bootstrap")
     prices = load_daily()["price_usd"]
     prices.index = pd.DatetimeIndex(pd.to_datetime(prices.index))
     prices = prices.sort_index()
@@ -392,7 +394,9 @@ class CsvPriceProcess(DailySeriesProcess):
 def _history_start_usd(start: dt.date) -> float:
     """The shipped history's price (USD) of the day before ``start``."""
     from hashfleet.history import price_on
+    from hashfleet.history.licence import require_non_commercial
 
+    require_non_commercial("market.btc_price.start_usd (default: the history's close)")
     return float(price_on(start - dt.timedelta(days=1)))
 
 

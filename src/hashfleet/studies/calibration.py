@@ -140,10 +140,13 @@ def history_inputs(start: dt.date, end: dt.date) -> HistoryInputs:
     Raises
     ------
     InputError
-        If the period is empty or outside the shipped history.
+        If the period is empty or outside the shipped history, or the price history
+        (non-commercial data, :mod:`hashfleet.history.licence`) is not enabled.
     """
     from hashfleet import history
+    from hashfleet.history.licence import require_non_commercial
 
+    require_non_commercial("calibration and back-test (the real BTC price drives the network)")
     if end < start:
         raise InputError(f"to: expected a date after from ({start}), got {end}")
     d = history.load_daily()
