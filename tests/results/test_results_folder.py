@@ -141,3 +141,31 @@ def test_an_exception_inside_leaves_the_target_untouched(tmp_path) -> None:
         raise KeyboardInterrupt
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_calibrate_out_is_complete_or_untouched(tmp_path, monkeypatch) -> None:
+    """An interruption while `hashfleet calibrate --out` writes leaves the earlier file."""
+    import hashfleet.studies.calibration as calibration
+
+    out = tmp_path / "calibration.json"
+    out.write_text('{"earlier": true}\n')
+    result = {
+        "in_sample": {"from": "2016-01-01", "to": "2019-12-31"},
+        "fit": {"rmse_log_hashrate": 0.2, "rmse_log_hashrate_start_guess": 0.6, "evaluations": 2},
+    }
+    monkeypatch.setattr(calibration, "calibrate", lambda *a, **k: result)
+    real_write = Path.write_text
+
+    def interrupted(self, text, *args, **kwargs):
+        real_write(self, text[:5], *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_text", interrupted)
+    r = CliRunner().invoke(cli, ["calibrate", "--out", str(out)])
+    monkeypatch.setattr(Path, "write_text", real_write)
+    assert r.exit_code != 0
+    assert out.read_text() == '{"earlier": true}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["calibration.json"]
+    r = CliRunner().invoke(cli, ["calibrate", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text())["fit"]["evaluations"] == 2

@@ -186,8 +186,17 @@ def compare_command(
         cmp.to_csv(csv_out)
         click.echo(f"wrote {csv_out}")
     if json_out is not None:
-        json_out.write_text(cmp.to_json(), encoding="utf-8")
+        _write_text(json_out, cmp.to_json())
         click.echo(f"wrote {json_out}")
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write a file atomically (complete or untouched, also on Ctrl-C or a full disk)."""
+    from hashfleet.results.base import write_atomic
+    from hashfleet.results.folder import writing
+
+    with writing(path), write_atomic(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _date_option(name: str, default: str | None, help_text: str) -> Callable[[F], F]:
@@ -233,7 +242,7 @@ def calibrate(from_date: Any, to_date: Any, out: Path | None, max_evaluations: i
     if out is None:
         click.echo(text, nl=False)
         return
-    out.write_text(text)
+    _write_text(out, text)
     f = result["fit"]
     click.echo(
         f"in-sample {result['in_sample']['from']}..{result['in_sample']['to']}: RMSE log "

@@ -118,8 +118,13 @@ class Comparison:
         return df
 
     def to_csv(self, path: str | Path) -> None:
-        """Write :meth:`to_frame` as CSV."""
-        self.to_frame().to_csv(path, index=False)
+        """Write :meth:`to_frame` as CSV (atomically: the file is complete or untouched)."""
+        from hashfleet.results.base import write_atomic
+        from hashfleet.results.folder import writing
+
+        target = Path(path)
+        with writing(target), write_atomic(target) as tmp:
+            self.to_frame().to_csv(tmp, index=False)
 
     def to_json(self) -> str:
         """Metadata, per-strategy summary and paired table as JSON."""
