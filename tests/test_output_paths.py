@@ -108,3 +108,23 @@ def test_report_writes_only_into_its_folder(sandbox: Path) -> None:
     code, output = _invoke(["report", "r", "--no-svg"])
     assert code == 0, output
     assert all(p.is_relative_to(sandbox / "cwd" / "r") for p in _files(sandbox) - before)
+
+
+def test_a_sweep_over_the_memory_limit_is_refused_before_any_file(
+    sandbox: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HASHFLEET_MAX_MEMORY_GB", "0.001")
+    before = _files(sandbox)
+    code, output = _invoke(["sweep", str(SWEEP), "--out", "sw", *SHORT])
+    assert code == 2, output
+    assert "ResourceError: sweep scenario sweep-baseline-000: the run needs an estimated" in output
+    assert _files(sandbox) == before
+
+
+@pytest.mark.usefixtures("non_commercial_data")
+def test_backtest_writes_only_into_out(sandbox: Path) -> None:
+    args = ["backtest", "--from", "2021-01-01", "--to", "2021-03-01", "--paths", "5"]
+    code, output = _invoke([*args, "--out", "bt"])
+    assert code == 0, output
+    new = _files(sandbox)
+    assert new and all(p.is_relative_to(sandbox / "cwd" / "bt") for p in new)

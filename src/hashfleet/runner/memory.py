@@ -78,10 +78,11 @@ class MemoryEstimate:
         return float(sum(self.parts.values()))
 
     def describe(self) -> str:
-        """``12.3 GiB (stored paths 9.1 GiB, recorder windows 2.0 GiB, ...)``."""
+        """``12.30 GiB (stored paths 9.10 GiB, recorder windows 2.00 GiB, ...)``: the
+        parts of at least 5 % of the total."""
         parts = sorted(self.parts.items(), key=lambda kv: -kv[1])
-        shown = ", ".join(f"{k} {_gib(v)}" for k, v in parts if v >= 0.005 * _GIB)
-        return f"{_gib(self.total_bytes)} ({shown or 'all parts small'})"
+        shown = ", ".join(f"{k} {_gib(v)}" for k, v in parts if v >= 0.05 * self.total_bytes)
+        return f"{_gib(self.total_bytes)} ({shown})"
 
 
 def estimate_memory(
@@ -233,4 +234,6 @@ def _available_bytes() -> float | None:
 
 
 def _gib(n: float) -> str:
+    if n < _GIB:
+        return f"{n / 2**20:,.1f} MiB"
     return f"{n / _GIB:,.2f} GiB" if n < 100 * _GIB else f"{n / _GIB:,.0f} GiB"

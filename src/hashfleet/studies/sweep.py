@@ -214,6 +214,7 @@ def run_sweep(
     out = Path(out_dir)
     points = expand_sweep(file, set_args=set_args, overrides=overrides)
     be = make_backend(backend, workers=workers, scheduler=scheduler)
+    _check_memory(points, block_paths, be.workers)
     (out / "scenarios").mkdir(parents=True, exist_ok=True)
     done: dict[str, dict[str, Any]] = {}
     jobs: list[Job] = []
@@ -249,6 +250,28 @@ def run_sweep(
     _write_table(table, out)
     n_run = sum(len(j.todo) for j in jobs)
     return SweepResult(table, failures, out, list(points[0].params), n_run)
+
+
+def _check_memory(points: Sequence[SweepPoint], block_paths: int | None, workers: int) -> None:
+    """Refuse the sweep up front if a scenario's blocks would not fit in memory
+    (:mod:`hashfleet.runner.memory`; a block per worker at a time)."""
+    from hashfleet.model import compile_scenario
+    from hashfleet.runner.memory import check_memory, estimate_memory
+
+    for p in points:
+        run = p.scenario.run
+        est = estimate_memory(
+            compile_scenario(p.scenario),
+            n_paths=run.paths,
+            resident_paths=(block_paths or 1000) * max(1, workers),
+            store_paths=run.outputs.store_paths,
+            event_log=run.outputs.event_log,
+            n_quantiles=len(run.outputs.quantiles),
+        )
+        try:
+            check_memory(est)
+        except HashfleetError as e:
+            raise type(e)(f"sweep scenario {p.scenario_id}: {e}") from None
 
 
 def _summarise(job: Job, be: Backend, keep_blocks: bool) -> dict[str, Any]:
