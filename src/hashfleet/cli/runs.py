@@ -71,7 +71,10 @@ def run(
 
     Writes summary.json, daily.nc (mean and quantiles across paths per day),
     per_path.nc, events.nc (every retarget and halving), scenario.resolved.yaml
-    and, with --store-paths, paths.nc. Every file is written atomically.
+    and, with --store-paths, paths.nc. OUT is written beside as a new folder and
+    swapped in whole: it holds one run's complete results or stays as it was
+    (Ctrl-C, SIGTERM, a full disk). An OUT holding other files is refused. A run whose
+    estimated memory exceeds --max-memory-gb is refused before it starts.
 
     With --backend processes or dask and local workers (--workers N), the lockstep
     run is split across the workers through shared memory (no block files). With

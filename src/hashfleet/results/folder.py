@@ -187,7 +187,10 @@ def _check_target(out: Path) -> None:
 
 def _remove_stale(out: Path) -> None:
     """Delete staging/aside folders of ``out`` left by processes that no longer run."""
-    for p in out.parent.glob(f".{out.name}.*"):
+    prefix = f".{out.name}."
+    for p in out.parent.iterdir():
+        if not p.name.startswith(prefix):
+            continue
         rest = p.name[len(out.name) + 1 :]
         for tag in (_STAGING, _ASIDE):
             if rest.startswith(tag):
