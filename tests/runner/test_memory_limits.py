@@ -102,7 +102,9 @@ def test_a_memory_error_during_the_run_is_a_resource_error(
     assert "Traceback" not in r.output
 
 
-@pytest.mark.parametrize("name", ["ai-pivot", "baseline-capital"])
+@pytest.mark.parametrize(
+    "name", [pytest.param("ai-pivot", marks=pytest.mark.slow), "baseline-capital"]
+)
 def test_repeated_simulate_calls_hold_constant_memory(name: str) -> None:
     """Nothing of a run stays reachable after it is dropped (no module-level registry of
     engines): six more calls grow traced memory by less than 1 MB (one run's engine and
