@@ -198,10 +198,12 @@ def quantiles_last_axis(x: NDArray[np.float64], q: NDArray[np.float64]) -> NDArr
 
     NumPy moves the reduced axis to the front and partitions it at ~12 order statistics, a
     strided multi-``kth`` partition when that axis is the contiguous one (paths, here).  This
-    sorts a C-contiguous copy along the last axis (NumPy's vectorised sort is several times
-    faster than the multi-``kth`` partition), reads the same order statistics and interpolates
-    with NumPy's own arithmetic (its ``_lerp``), so every value is identical, NaNs included (a
-    slice with a NaN gives NaN; NaNs sort last as they partition last).  Slices whose values
+    partitions a C-contiguous copy along the last axis at only the ranks it reads (about
+    1.5× faster than sorting it, 3× faster than NumPy's strided partition), reads the same
+    order statistics and interpolates with NumPy's own arithmetic (its ``_lerp``), so every
+    value is identical, NaNs included (a slice with a NaN gives NaN).  The sign of a zero is
+    the sorted row's: rows with a −0.0 whose read ranks hold a zero are sorted, as the
+    previous version sorted every row.  Slices whose values
     are all equal and finite (a cash flow not booked today, a constant cost) skip the sort:
     their order statistics are that value.
 
@@ -236,9 +238,25 @@ def quantiles_last_axis(x: NDArray[np.float64], q: NDArray[np.float64]) -> NDArr
     varying = ~constant
     if varying.any():
         arr = np.ascontiguousarray(x[varying], dtype=np.float64)  # (m, n), a copy
-        arr.sort(axis=-1)  # NumPy's SIMD sort beats a 12-kth partition ~5x at 10^4 paths
-        res = _lerp(arr[:, prev_i].T, arr[:, next_i].T, gamma)
-        nans = np.isnan(arr[:, -1])
+        kth = np.unique(np.concatenate([prev_i, next_i]) % n)
+        # the order statistics the interpolation reads, in place: a partition at those
+        # ranks leaves each in its sorted position (every value at a rank is the sorted
+        # value, bit for bit, except possibly the sign of a zero: see below)
+        arr.partition(kth, axis=-1)
+        lo_v, hi_v = arr[:, prev_i], arr[:, next_i]
+        # a rank holding a zero in a row that has a −0.0: the sort may have put −0.0 and
+        # +0.0 in another order there, so those rows are sorted as before
+        zero = ((lo_v == 0.0) | (hi_v == 0.0)).any(axis=1)
+        if zero.any():
+            z = np.flatnonzero(zero)
+            where = np.unravel_index(np.flatnonzero(varying)[z], varying.shape)
+            sub = x[where]  # those rows of the input, in their original order
+            redo = ((sub == 0.0) & np.signbit(sub)).any(axis=1)
+            if redo.any():
+                srt = np.sort(sub[redo], axis=-1)
+                lo_v[z[redo]], hi_v[z[redo]] = srt[:, prev_i], srt[:, next_i]
+        res = _lerp(lo_v.T, hi_v.T, gamma)
+        nans = np.isnan(lo[varying])  # a NaN anywhere in the row: NaN (min propagates it)
         if nans.any():
             res[:, nans] = np.nan
         out[:, varying] = res
