@@ -125,9 +125,7 @@ def test_report_tables_peer_error_and_steps_before_after(monkeypatch: pytest.Mon
     rec = run.run_stages(Path(__file__).resolve().parents[2], "tiny")
     assert "dispatch" in rec["steps_s"]
     record = {
-        "rows": [
-            {"workload": "peer-day", "path_days_per_s": 1000.0, "path_days_per_cpu_s": 900.0}
-        ],
+        "rows": [{"workload": "peer-day", "path_days_per_s": 1000.0, "path_days_per_cpu_s": 900.0}],
         "ratio_engine_over_peer": {"per_day_cpu": 12.5},
         "peer_error": {"per_day": err},
         "stages": {"tiny": {"before": rec, "after": rec}},

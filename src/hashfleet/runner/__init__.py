@@ -63,6 +63,7 @@ def recorder_window_days(day_bytes: int) -> int:
     days as fit (at least one)."""
     return int(min(WINDOW_DAYS, max(1, RECORDER_WINDOW_BYTES // max(day_bytes, 1))))
 
+
 Progress = Callable[[int, int], None]
 
 
