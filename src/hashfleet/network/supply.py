@@ -20,6 +20,7 @@ from hashfleet.constants import DAYS_PER_YEAR
 from hashfleet.day import DayRecord
 from hashfleet.network.component import NetworkChunk, expected_hashprice
 from hashfleet.network.instant import InstantResponse
+from hashfleet.network.segments import SegmentedSupply, segment_params_from_spec
 from hashfleet.network.supply_kernels import (
     MWH_PER_TH_DAY_PER_J_PER_TH,
     VINTAGE_GRID_J_PER_TH,
@@ -191,6 +192,12 @@ def build_supply_components(scenario: Scenario) -> list[Any]:
     spec = scenario.network.hashrate
     if isinstance(spec, EndogenousHashrateSpec):
         params = supply_params_from_spec(spec, scenario.run.start, scenario.run.horizon_days)
+        if spec.segments:  # the rest of the network as a sum of segments
+            segs = tuple(
+                segment_params_from_spec(s, params, scenario.run.start, scenario.run.horizon_days)
+                for s in spec.segments
+            )
+            return [SegmentedSupply(segs, spec.start_ehs, scenario.network.hashrate_includes_fleet)]
         return [EndogenousSupply(params, spec.start_ehs, scenario.network.hashrate_includes_fleet)]
     if isinstance(spec, InstantResponseHashrateSpec):
         fees = scenario.network.fees

@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from hashfleet.scenario.capital import CapitalSpec
 from hashfleet.scenario.fields import ScenarioPath, Spec, _f
 from hashfleet.scenario.hpc import HpcSpec
+from hashfleet.scenario.segments import SegmentList
 
 __all__ = [
     "AsicMarketSpec",
@@ -342,6 +343,11 @@ class EndogenousHashrateSpec(Spec):
         30.0, gt=0, unit="day", description="Half-life of the return of offline hashrate."
     )
     shocks: list[SupplyShockSpec] = _f([], description="Scheduled shocks (bans, storms).")
+    segments: SegmentList = _f(
+        [],
+        description="Network segments (listed, private, sovereign, stranded; see "
+        "docs/network.md); empty: one population with the fields above.",
+    )
 
 
 class InstantResponseHashrateSpec(Spec):
