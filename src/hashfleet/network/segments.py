@@ -193,6 +193,10 @@ class _Segment:
             running_hs: FloatArray = supply_running_hs(st, p.supply, hp)
             self.running_hs = running_hs
             return running_hs
+        if p.price_response == 0.0:  # runs in full: no switch-off to evaluate
+            running_all: FloatArray = st.installed_total_hs * (1.0 - st.offline)
+            self.running_hs = running_all
+            return running_all
         assert self.econ_share is not None
         st.running_share = self.econ_share
         supply_running_hs(st, p.supply, hp)  # moves the economic share
