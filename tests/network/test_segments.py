@@ -196,3 +196,25 @@ def test_bad_segments_give_located_errors(segments: list[dict[str, Any]], needle
     doc["network"]["hashrate"]["segments"] = segments
     with pytest.raises(ScenarioError, match=needle):
         load_scenario_text(yaml.safe_dump(doc), name="bad.yaml")
+
+
+def test_partial_price_response_scales_the_switch_off(tmp_path: Path) -> None:
+    """Two halves with the same costs, one at price_response 0.5: the share of its installed
+    capacity that switches off after the crash is about half the elastic half's (exactly half
+    per vintage; the vintage mix differs a little as idle capacity retires)."""
+    segs = [
+        {"name": "full", "start_share": 0.5},
+        {"name": "half", "start_share": 0.5, "price_response": 0.5},
+    ]
+    d = _crash_run(tmp_path, segs, days=120).daily
+
+    def running_share(name: str) -> np.ndarray:
+        run = d[f"segment_hashrate_ehs__{name}_mean"].to_numpy()
+        out: np.ndarray = run / d[f"segment_installed_ehs__{name}_mean"].to_numpy()
+        return out
+
+    full, half = running_share("full"), running_share("half")
+    for day in (65, 75, 90):
+        drop_full, drop_half = full[59] - full[day], half[59] - half[day]
+        assert drop_full > 0.05
+        assert 0.4 < drop_half / drop_full < 0.6
