@@ -7,6 +7,7 @@ switches off, invests, retires and suffers shocks as hashprice moves — its par
 here.  This module resolves the scenario's ``network.hashrate`` section into parameters
 (:func:`supply_params_from_spec`) and runs the kernels in the engine
 (:class:`EndogenousSupply`: the ``supply`` step, stage 15, and ``supply_update``, stage 45).
+With ``segments`` the component is :class:`~hashfleet.network.segments.SegmentedSupply`.
 """
 
 from __future__ import annotations
