@@ -222,6 +222,12 @@ WORKLOADS: dict[str, Workload] = {
         Workload("standard-all", 10_000, 10, 40, all_features=True),
         Workload("profile-standard", 10_000, 2, 40),
         Workload("profile-features", 10_000, 0.25, 40, all_features=True),
+        # iteration variants of standard-all: fewer paths or years, the same per-path-day work
+        Workload("all-p2k", 2_000, 10, 40, all_features=True),
+        Workload("all-2y", 10_000, 2, 40, all_features=True),
+        # memory at 100,000 paths with every feature: the peak is reached in the first
+        # windows (state, recorder window), so a quarter of a year shows it
+        Workload("mem-all-p1e5", 100_000, 0.25, 40, all_features=True),
         Workload("scale-p1e3-c10", 1_000, 1, 10),
         Workload("scale-p1e4-c10", 10_000, 1, 10),
         Workload("scale-p1e5-c10", 100_000, 1, 10),

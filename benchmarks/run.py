@@ -423,6 +423,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="L",
         help="before each row, wait until the 1-minute load average is below L",
     )
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="one run for the issue-17 note: standard, standard-all, both peers with the "
+        "per-day peer's error, the equivalence table, the FMA reference and the cost of each "
+        "step of standard and standard-all (-> results/report.{json,md})",
+    )
+    p.add_argument(
+        "--before",
+        metavar="REV",
+        help="with --report: also each step's cost at git revision REV (a temporary worktree)",
+    )
     p.add_argument("--one", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
@@ -444,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         return profile(args.profile)
     from benchmarks.configurations import WORKLOADS
 
+    if args.report:
+        return report(args.before, args.wait_load)
     everything = not (args.workloads or args.scaling or args.peers or args.dask)
     names: list[str] = list(args.workloads)
     if args.dask:
@@ -483,6 +497,170 @@ def main(argv: list[str] | None = None) -> int:
     stem.with_suffix(".md").write_text(markdown(record))
     print(markdown(record))
     return 0
+
+
+#: Workloads whose cost per step the report gives.
+STAGE_WORKLOADS = ("standard", "standard-all")
+
+
+def run_stages(tree: Path, name: str) -> dict[str, Any]:
+    """``benchmarks.stages name`` in a fresh process from ``tree`` (this checkout or another
+    revision's worktree, whose own ``stages`` writes ``results/stages-<name>.json``)."""
+    env = dict(os.environ) | ONE_THREAD | {"PYTHONPATH": f"{tree / 'src'}{os.pathsep}{tree}"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.stages", name],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode:
+        return {"workload": name, "error": proc.stderr.strip().splitlines()[-1:]}
+    rec: dict[str, Any] = json.loads(
+        (tree / "benchmarks" / "results" / f"stages-{name}.json").read_text()
+    )
+    return rec
+
+
+def peer_errors(eq: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Each peer's bias against the engine, from the equivalence figures: relative difference
+    of means ``(peer − engine)/engine`` and its standard error (from ``z``)."""
+    out: dict[str, dict[str, float]] = {}
+    for peer in ("per_block", "per_day"):
+        for fig, c in eq.get(peer, {}).items():
+            e, pm, z = c["engine_mean"], c["peer_mean"], c["z"]
+            se = abs((e - pm) / z) if z else float("nan")
+            out.setdefault(peer, {})[f"{fig}_rel"] = (pm - e) / e if e else float("nan")
+            out[peer][f"{fig}_rel_se"] = se / abs(e) if e else float("nan")
+    return out
+
+
+def report(before: str | None, wait_load: float | None) -> int:
+    """The issue-17 report in one run (see ``--report``)."""
+    import tempfile
+
+    record: dict[str, Any] = {"machine": machine()}
+    rows: dict[str, dict[str, Any]] = {}
+    for name in ("standard", "standard-all", *PEER_RUNS, "equivalence"):
+        if wait_load is not None:
+            wait_for_load(wait_load)
+        rows[name] = _subprocess(name)
+        print(json.dumps(rows[name]), flush=True)
+    stages: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="hf-report-") as tmp:
+        trees = [("after", HERE.parent)]
+        if before:
+            old = Path(tmp) / "before"
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", str(old), before],
+                cwd=HERE.parent,
+                check=True,
+                capture_output=True,
+            )
+            trees.insert(0, ("before", old))
+        try:
+            for name in STAGE_WORKLOADS:
+                for label, tree in trees:  # before and after side by side, per workload
+                    if wait_load is not None:
+                        wait_for_load(wait_load)
+                    stages.setdefault(name, {})[label] = run_stages(tree, name)
+        finally:
+            if before:
+                subprocess.run(
+                    ["git", "worktree", "remove", "--force", str(Path(tmp) / "before")],
+                    cwd=HERE.parent,
+                    check=False,
+                )
+    fma = fma_throughput()
+    record["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    record["numpy_fma_updates_per_s"] = round(fma)
+    if "cohort_days_per_s" in rows.get("standard", {}):
+        record["engine_share_of_fma"] = round(rows["standard"]["cohort_days_per_s"] / fma, 4)
+    record["equivalence"] = rows.pop("equivalence")
+    record["peer_error"] = peer_errors(record["equivalence"])
+    record["rows"] = list(rows.values())
+    record["ratio_engine_over_peer"] = ratios(rows)
+    std, allf = rows.get("standard", {}), rows.get("standard-all", {})
+    if "path_days_per_cpu_s" in std and "path_days_per_cpu_s" in allf:
+        record["standard_over_standard_all_cpu"] = round(
+            std["path_days_per_cpu_s"] / allf["path_days_per_cpu_s"], 2
+        )
+    record["stages"] = stages
+    record["before"] = before
+    OUT.mkdir(exist_ok=True)
+    (OUT / "report.json").write_text(json.dumps(record, indent=2) + "\n")
+    md = markdown(record) + report_markdown(record)
+    (OUT / "report.md").write_text(md)
+    print(md)
+    return 0
+
+
+def report_markdown(record: dict[str, Any]) -> str:
+    """The report's own tables: peers with their error, and the cost of each step."""
+    lines = ["", "Peers (speed on `standard`, error on the equivalence scenario):", ""]
+    lines += [
+        "| peer | path-days/s | path-days/CPU-s | engine ÷ peer (CPU) | final difficulty "
+        "(peer − engine)/engine ± SE | total blocks (peer − engine)/engine ± SE |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    rows = {r["workload"]: r for r in record["rows"]}
+    rat = record.get("ratio_engine_over_peer", {})
+    for name, (peer, _, _) in PEER_RUNS.items():
+        r, e = rows.get(name, {}), record.get("peer_error", {}).get(peer, {})
+        if "path_days_per_s" not in r:
+            continue
+        lines.append(
+            f"| {peer} | {r['path_days_per_s']:,.0f} | {r['path_days_per_cpu_s']:,.0f} | "
+            f"{rat.get(peer + '_cpu', float('nan'))}× | "
+            f"{e.get('final_difficulty_rel', float('nan')):+.2e} ± "
+            f"{e.get('final_difficulty_rel_se', float('nan')):.1e} | "
+            f"{e.get('total_blocks_rel', float('nan')):+.2e} ± "
+            f"{e.get('total_blocks_rel_se', float('nan')):.1e} |"
+        )
+    if "standard_over_standard_all_cpu" in record:
+        lines += [
+            "",
+            "`standard` over `standard-all`, path-days per CPU-second: "
+            f"{record['standard_over_standard_all_cpu']}×.",
+        ]
+    for name, by in record.get("stages", {}).items():
+        labels = [k for k in ("before", "after") if "steps_s" in by.get(k, {})]
+        if not labels:
+            continue
+        days = by[labels[-1]]["days"]
+        head = " | ".join(f"{k} ms/day" for k in labels)
+        lines += [
+            "",
+            f"Cost of each step, `{name}` ("
+            + ", ".join(
+                f"{k}: {by[k]['wall_s']:.1f} s wall, {by[k]['cpu_s']:.1f} s CPU, "
+                f"load {by[k]['load_1m']:.2f}"
+                for k in labels
+            )
+            + "):",
+            "",
+            f"| step | {head} |" + (" after/before |" if len(labels) == 2 else ""),
+            "|---|" + "---:|" * (len(labels) + (len(labels) == 2)),
+        ]
+        steps = list(by[labels[-1]]["steps_s"])
+        steps += [s for s in by[labels[0]]["steps_s"] if s not in steps]
+        for step in [*steps, "(outside the daily steps)", "total"]:
+            vals = []
+            for k in labels:
+                rec = by[k]
+                if step == "total":
+                    v = rec["wall_s"]
+                elif step.startswith("("):
+                    v = rec["wall_s"] - sum(rec["steps_s"].values())
+                else:
+                    v = rec["steps_s"].get(step, 0.0)
+                vals.append(1e3 * v / days)
+            cells = " | ".join(f"{v:.2f}" for v in vals)
+            ratio = f" {vals[1] / vals[0]:.2f} |" if len(vals) == 2 and vals[0] > 0 else ""
+            if len(vals) == 2 and not ratio:
+                ratio = " – |"
+            lines.append(f"| {step} | {cells} |{ratio}")
+    return "\n".join(lines) + "\n"
 
 
 def profile(name: str, top: int = 25) -> int:

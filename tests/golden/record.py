@@ -6,6 +6,7 @@ The cases: every shipped scenario in ``scenarios/`` (small paths and horizons), 
 of ``strategies-baseline.yaml``, two points of ``sweep-baseline.yaml`` and small versions of
 the benchmark workloads ``standard`` and ``standard-all``.  Recorded at commit 4a9ea22,
 before the architecture refactor (issue 12): results must not change, bit for bit.
+The two segments-2026 cases were added with network segments (issue 16), their hashes only.
 """
 
 from __future__ import annotations
@@ -115,6 +116,8 @@ def cases() -> dict[str, Callable[[], Any]]:
         "baseline": _scenario_case("baseline.yaml", 250, 400),
         "ercot-index": _scenario_case("ercot-index.yaml", 250, 400),
         "sweep-baseline": _scenario_case("sweep-baseline.yaml", 250, 120),
+        "segments-2026": _scenario_case("segments-2026.yaml", 250, 400),
+        "segments-2026-sovereign": _scenario_case("segments-2026-sovereign.yaml", 250, 400),
     }
     for name in _strategy_names():
         out[f"strategy-{name}"] = _strategy_case(name)

@@ -17,7 +17,6 @@ from hashfleet.network.hashrate import ZeroHashrateProcess, hashrate_ehs_for_dif
 from hashfleet.network.supply import (
     VINTAGE_GRID_J_PER_TH,
     SupplyParams,
-    _deposit,
     break_even_usd_per_mwh,
     catalogue_frontier_j_per_th,
     initial_supply_state,
@@ -26,6 +25,7 @@ from hashfleet.network.supply import (
     target_running_share,
     vintage_grid,
 )
+from hashfleet.network.supply_kernels import _deposit
 from hashfleet.runner import simulate
 from hashfleet.scenario.schema import EndogenousHashrateSpec, Scenario
 from hashfleet.studies.backtest import halving_response

@@ -47,9 +47,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BACKGROUND_WINDOW_BYTES",
+    "RECORDER_WINDOW_BYTES",
     "ExecutionPlan",
     "Mode",
     "choose_plan",
+    "recorder_window_days",
     "simulate",
     "single_threaded_blas",
 ]
@@ -57,6 +59,17 @@ __all__ = [
 #: Largest window buffer (bytes) for which an in-process run keeps a second one and reduces
 #: each finished window on a background thread (256 MiB: 10,000 paths × ~100 variables).
 BACKGROUND_WINDOW_BYTES: int = 256 * 2**20
+#: Largest in-process recorder window buffer: beyond it the window holds fewer days than the
+#: processes' ``WINDOW_DAYS`` (same statistics; 100,000 paths × ~45 variables: 7 days).
+RECORDER_WINDOW_BYTES: int = 256 * 2**20
+
+
+def recorder_window_days(day_bytes: int) -> int:
+    """Days of the in-process recorder's window for ``day_bytes`` recorded per day:
+    ``WINDOW_DAYS`` while the buffer fits in :data:`RECORDER_WINDOW_BYTES`, else as many
+    days as fit (at least one)."""
+    return int(min(WINDOW_DAYS, max(1, RECORDER_WINDOW_BYTES // max(day_bytes, 1))))
+
 
 Progress = Callable[[int, int], None]
 
@@ -275,6 +288,7 @@ def _simulate_lockstep(
         for first in range(0, n_blocks, chunk_blocks)
     ]
     variables = engines[0].variables
+    day_bytes = 8 * len(variables) * n_blocks * B  # one day of every variable and path
     recorder = Recorder(
         tuple(variables),
         n_paths,
@@ -285,7 +299,8 @@ def _simulate_lockstep(
         totalled=engines[0].totalled,
         # reduce each window on a second thread while the next is simulated, when a second
         # window buffer is affordable (identical numbers either way)
-        background=8 * len(variables) * WINDOW_DAYS * n_blocks * B <= BACKGROUND_WINDOW_BYTES,
+        background=day_bytes * WINDOW_DAYS <= BACKGROUND_WINDOW_BYTES,
+        window_days=recorder_window_days(day_bytes),
     )
     sink.recorder = recorder
     try:

@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from hashfleet.scenario.capital import CapitalSpec
 from hashfleet.scenario.fields import ScenarioPath, Spec, _f
 from hashfleet.scenario.hpc import HpcSpec
+from hashfleet.scenario.segments import SegmentList
 
 #: A scenario name: a single safe path component (it names results/<name>).
 _SAFE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._+-]{0,98}[A-Za-z0-9_+-])?")
@@ -346,6 +347,11 @@ class EndogenousHashrateSpec(Spec):
         30.0, gt=0, unit="day", description="Half-life of the return of offline hashrate."
     )
     shocks: list[SupplyShockSpec] = _f([], description="Scheduled shocks (bans, storms).")
+    segments: SegmentList = _f(
+        [],
+        description="Network segments (listed, private, sovereign, stranded; see "
+        "docs/network.md); empty: one population with the fields above.",
+    )
 
 
 class InstantResponseHashrateSpec(Spec):
