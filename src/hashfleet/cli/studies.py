@@ -204,39 +204,94 @@ def _date_option(name: str, default: str | None, help_text: str) -> Callable[[F]
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the calibration JSON here (default: print it).",
+    help="Write the calibration JSON here (default: print it, unless --name).",
+)
+@click.option(
+    "--name",
+    help="Store the calibration as calibrations/NAME.json (a scenario uses it with "
+    "network.hashrate.calibration: NAME).",
 )
 @click.option(
     "--max-evaluations",
     type=click.IntRange(min=2),
     default=300,
     show_default=True,
-    help="Bound on objective evaluations (each one deterministic simulation).",
+    help="Bound on objective evaluations of the fit (each one deterministic simulation).",
 )
-def calibrate(from_date: Any, to_date: Any, out: Path | None, max_evaluations: int) -> None:
+@click.option(
+    "--uncertainty/--no-uncertainty",
+    default=True,
+    show_default=True,
+    help="Also compute the parameter distribution (Laplace, 73 more evaluations) and fit "
+    "the regimes.",
+)
+@click.option("--progress/--no-progress", default=True, help="Report each evaluation on stderr.")
+def calibrate(
+    from_date: Any,
+    to_date: Any,
+    out: Path | None,
+    name: str | None,
+    max_evaluations: int,
+    uncertainty: bool,
+    progress: bool,
+) -> None:
     """Fit the endogenous hashrate model's defaults to the shipped history.
+
+    Prints progress per evaluation on stderr (phase, evaluation / planned, RMSE, best, time
+    left), then the optimiser's status and the Hessian's condition.
 
     \b
     Examples:
-      hashfleet calibrate --out calibration.json
-      hashfleet calibrate --from 2017-01-01 --to 2019-12-31
+      hashfleet calibrate --name history-2016-2019
+      hashfleet calibrate --from 2016-01-01 --to 2025-12-31 --name history-2016-2025
+      hashfleet calibrate --out calibration.json --no-uncertainty
     """
     import json
 
     from hashfleet.studies.calibration import calibrate as fit
 
-    result = fit(from_date.date(), to_date.date(), max_evaluations=max_evaluations)
+    def report(p: dict[str, Any]) -> None:
+        click.echo(
+            f"\r[{p['phase']}] evaluation {p['evaluation']}/{p['planned']}  rmse "
+            f"{p['rmse']:.4f}  best {p['best']:.4f}  elapsed {p['elapsed_s']:.0f} s  "
+            f"left <= {p['eta_s']:.0f} s ",
+            err=True,
+            nl=False,
+        )
+
+    result = fit(
+        from_date.date(),
+        to_date.date(),
+        max_evaluations=max_evaluations,
+        uncertainty=uncertainty,
+        progress=report if progress else None,
+    )
+    if progress:
+        click.echo("", err=True)
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    if name is not None:
+        out = Path("calibrations") / f"{name}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
     if out is None:
         click.echo(text, nl=False)
         return
     out.write_text(text)
-    f = result["fit"]
+    f, c = result["fit"], result["convergence"]
     click.echo(
         f"in-sample {result['in_sample']['from']}..{result['in_sample']['to']}: RMSE log "
         f"hashrate {f['rmse_log_hashrate']} (start guess {f['rmse_log_hashrate_start_guess']}), "
-        f"{f['evaluations']} evaluations; wrote {out}"
+        f"{f['evaluations']} evaluations in {f['wall_time_s']} s"
     )
+    click.echo(f"optimiser: {c['optimiser']} status {c['status']} ({c['message']})")
+    if "hessian_condition_number" in c:
+        u = result["uncertainty"]
+        click.echo(
+            f"Hessian: condition number {c['hessian_condition_number']:.3g}, "
+            f"{c['hessian_eigenvalues_floored']} eigenvalue(s) floored; n_eff {u['n_eff']} of "
+            f"{u['n_days']} days; sd (transformed) {u['sd']}"
+        )
+        click.echo(f"regimes: {result['regimes']}")
+    click.echo(f"wrote {out}")
 
 
 @cli.command()

@@ -48,6 +48,8 @@ PURPOSES: dict[str, int] = {
     "frontier": 11,
     "hpc": 12,
     "finance": 13,
+    "network_params": 14,
+    "network_regimes": 15,
 }
 
 

@@ -49,6 +49,7 @@ Everything is vectorised over ``(n_paths, n_vintages)``; no loop over paths.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -162,6 +163,10 @@ class SupplyParams:
         Random shocks (see the module docstring).
     scheduled_shocks : tuple of (day, share)
         Shocks on given days (days since the start).
+
+    The fitted fields (power cost median and sigma, investment rate and threshold, retirement
+    rate, switching half-life) may also be per-path arrays of shape ``(n_paths,)``
+    (:mod:`hashfleet.network.parameters` draws them); the equations broadcast over paths.
     """
 
     power_cost_median_usd_per_mwh: float
@@ -294,18 +299,18 @@ def target_running_share(params: SupplyParams, hashprice_usd_per_ph_day: FloatAr
     """Share of each vintage whose power cost is covered, shape (n_paths, n_vintages)."""
     # z = (ln break-even − ln median)/σ, break-even = hashprice/(1000·J/TH·MWh per TH-day):
     # one log per path, one fused affine map per vintage
-    inv = 1.0 / params.power_cost_sigma
+    inv = 1.0 / _per_path(params.power_cost_sigma)
     shift = (
         -np.log(
             1000.0
             * params.grid_j_per_th
             * MWH_PER_TH_DAY_PER_J_PER_TH
-            * params.power_cost_median_usd_per_mwh
+            * _per_path(params.power_cost_median_usd_per_mwh)
         )
         * inv
     )
     log_hp = np.log(np.maximum(np.asarray(hashprice_usd_per_ph_day, dtype=np.float64), 1e-300))
-    z = (log_hp * inv)[:, None] + shift[None, :]
+    z = log_hp[:, None] * inv + shift
     out: FloatArray = ndtr(z, out=z)
     return out
 
@@ -363,8 +368,8 @@ def supply_running_hs(
 ) -> FloatArray:
     """Move the running shares towards today's target; return the running H/s, (n_paths,)."""
     target = target_running_share(params, hashprice_usd_per_ph_day)
-    if params.switch_half_life_days > 0:
-        keep = 0.5 ** (1.0 / params.switch_half_life_days)
+    if np.ndim(params.switch_half_life_days) or params.switch_half_life_days > 0:
+        keep = 0.5 ** (1.0 / _per_path(params.switch_half_life_days))
         target *= 1.0 - keep
         target += keep * state.running_share
         state.running_share = target
@@ -403,7 +408,9 @@ def supply_update(
     idle *= er
     idle += (1.0 - er) * (1.0 - state.running_share)
     # the share kept is 1 − retired = exp(−rate/365.25 · idle EWMA)
-    state.installed_hs *= np.exp((-params.retirement_rate_per_year / DAYS_PER_YEAR) * idle)
+    state.installed_hs *= np.exp(
+        (-_per_path(params.retirement_rate_per_year) / DAYS_PER_YEAR) * idle
+    )
     # orders and arrivals
     L = state.pipeline_hs.shape[1]
     col = day % L
@@ -444,16 +451,25 @@ class EndogenousSupply:
         ``start_ehs`` includes our installed fleet (subtracted to get the rest).
     """
 
-    def __init__(self, params: SupplyParams, start_ehs: float | None, includes_fleet: bool):
+    def __init__(
+        self,
+        params: SupplyParams,
+        start_ehs: float | None,
+        includes_fleet: bool,
+        param_sampler: Callable[[ChunkEngine, SupplyParams], SupplyParams] | None = None,
+    ):
         self.params = params
         self.start_ehs = start_ehs
         self.includes_fleet = includes_fleet
+        #: Optional per-chunk hook (``network.parameters``): the chunk's parameters, fitted
+        #: fields as per-path arrays of shape (n_paths,) drawn from its keyed streams.
+        self.param_sampler = param_sampler
 
     def attach(self, engine: ChunkEngine) -> None:
         """Replace the supply step and add the end-of-day update."""
         holder: dict[str, SupplyState] = {}
         rng = engine.rng("network_supply")
-        p = self.params
+        p = self.params if self.param_sampler is None else self.param_sampler(engine, self.params)
         engine.declare(
             "rest_installed_ehs", "EH/s", "Installed capacity of the rest of the network"
         )
@@ -517,6 +533,11 @@ def _orders(params: SupplyParams, installed_hs: FloatArray, margin: FloatArray) 
     excess = np.maximum(margin - params.investment_margin_threshold, 0.0)
     out: FloatArray = installed_hs * params.investment_rate_per_year / DAYS_PER_YEAR * excess
     return out
+
+
+def _per_path(x: Any) -> Any:
+    """A parameter as given (a float) or, as a per-path array (n_paths,), a column (n_paths, 1)."""
+    return x[:, None] if np.ndim(x) else x
 
 
 def _deposit(grid: FloatArray, efficiency: FloatArray, weights: FloatArray) -> FloatArray:

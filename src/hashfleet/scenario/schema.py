@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from hashfleet.scenario.capital import CapitalSpec
 from hashfleet.scenario.fields import ScenarioPath, Spec, _f
+from hashfleet.scenario.forecast import RegimesSpec
 from hashfleet.scenario.hpc import HpcSpec
 
 __all__ = [
@@ -342,6 +343,20 @@ class EndogenousHashrateSpec(Spec):
         30.0, gt=0, unit="day", description="Half-life of the return of offline hashrate."
     )
     shocks: list[SupplyShockSpec] = _f([], description="Scheduled shocks (bans, storms).")
+    calibration: str | None = _f(
+        None,
+        description="Stored calibration by name (calibrations/NAME.json here or shipped) or "
+        "path to a .json from hashfleet calibrate; its fitted values replace the fitted "
+        "fields not set here (see docs/network.md).",
+    )
+    parameter_draws: bool = _f(
+        False,
+        description="Each path draws its own fitted parameters from the calibration's "
+        "parameter distribution (needs a calibration with an uncertainty section).",
+    )
+    regimes: RegimesSpec | None = _f(
+        None, description="Random structural shocks: drops and growth regimes (opt-in)."
+    )
 
 
 class InstantResponseHashrateSpec(Spec):

@@ -43,7 +43,14 @@ from numpy.typing import NDArray
 
 from hashfleet.errors import InputError
 
-__all__ = ["HALVING_DATES", "BacktestResult", "backtest", "halving_response", "write_backtest"]
+__all__ = [
+    "HALVING_DATES",
+    "BacktestResult",
+    "backtest",
+    "backtest_scenario",
+    "halving_response",
+    "write_backtest",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -135,7 +142,6 @@ def backtest(
         Extra fields of the endogenous hashrate spec (e.g. a re-fitted calibration).
     """
     from hashfleet.runner import simulate
-    from hashfleet.scenario.schema import Scenario
     from hashfleet.studies.calibration import history_inputs
 
     if (end - start).days < 30:
@@ -148,27 +154,7 @@ def backtest(
         "shock_rate_per_year": shock_rate_per_year,
         "shock_share": shock_share,
     } | (overrides or {})
-    scenario = Scenario.model_validate(
-        {
-            "name": f"backtest {start}..{end}",
-            "run": {
-                "start": start.isoformat(),
-                "horizon_days": n_days,
-                "paths": paths,
-                "seed": seed,
-                "outputs": {"quantiles": list(BAND), "event_log": False},
-            },
-            "network": {
-                "start": {"from_history": True},
-                "hashrate": hashrate,
-                "fees": {
-                    "model": "constant",
-                    "btc_per_block": float(np.mean(inputs.fees_btc_per_block)),
-                },
-            },
-            "market": {"btc_price": {"model": "csv", "path": "builtin:btc_daily"}},
-        }
-    )
+    scenario = backtest_scenario(start, inputs, hashrate, paths=paths, seed=seed)
     res = simulate(scenario)
     q = res.daily
     dates = pd.date_range(start.isoformat(), periods=n_days, freq="D")
@@ -210,6 +196,58 @@ def backtest(
         "wall_time_s": res.metadata.get("wall_time_s"),
     }
     return BacktestResult(start, end, daily, epochs, halvings, summary)
+
+
+def backtest_scenario(
+    start: dt.date,
+    inputs: Any,
+    hashrate: dict[str, Any],
+    *,
+    paths: int,
+    seed: int,
+    store_paths: bool = False,
+) -> Any:
+    """The back-test's scenario: real price and starting state, constant mean fees.
+
+    Parameters
+    ----------
+    start : datetime.date
+        Day 0.
+    inputs : HistoryInputs
+        :func:`hashfleet.studies.calibration.history_inputs` of the window.
+    hashrate : dict
+        The ``network.hashrate`` section.
+    paths, seed : int
+    store_paths : bool
+        Keep every path's daily values (``Results.paths``).
+    """
+    from hashfleet.scenario.schema import Scenario
+
+    return Scenario.model_validate(
+        {
+            "name": f"backtest {start}+{inputs.n_days}d",
+            "run": {
+                "start": start.isoformat(),
+                "horizon_days": inputs.n_days,
+                "paths": paths,
+                "seed": seed,
+                "outputs": {
+                    "quantiles": list(BAND),
+                    "event_log": False,
+                    "store_paths": store_paths,
+                },
+            },
+            "network": {
+                "start": {"from_history": True},
+                "hashrate": hashrate,
+                "fees": {
+                    "model": "constant",
+                    "btc_per_block": float(np.mean(inputs.fees_btc_per_block)),
+                },
+            },
+            "market": {"btc_price": {"model": "csv", "path": "builtin:btc_daily"}},
+        }
+    )
 
 
 def write_backtest(result: BacktestResult, out_dir: str | Path) -> list[Path]:
