@@ -250,13 +250,16 @@ def calibrate(
 
     from hashfleet.studies.calibration import calibrate as fit
 
+    tty = sys.stderr.isatty()
+    lead = "\r" if tty else ""  # one line, rewritten, on a terminal; one line each otherwise
+
     def report(p: dict[str, Any]) -> None:
         click.echo(
-            f"\r[{p['phase']}] evaluation {p['evaluation']}/{p['planned']}  rmse "
+            f"{lead}[{p['phase']}] evaluation {p['evaluation']}/{p['planned']}  rmse "
             f"{p['rmse']:.4f}  best {p['best']:.4f}  elapsed {p['elapsed_s']:.0f} s  "
             f"left <= {p['eta_s']:.0f} s ",
             err=True,
-            nl=False,
+            nl=not tty,
         )
 
     result = fit(
@@ -266,7 +269,7 @@ def calibrate(
         uncertainty=uncertainty,
         progress=report if progress else None,
     )
-    if progress:
+    if progress and tty:
         click.echo("", err=True)
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
     if name is not None:
@@ -295,8 +298,8 @@ def calibrate(
 
 
 @cli.command()
-@_date_option("--from", None, "First day of the back-test.")
-@_date_option("--to", None, "Last day of the back-test.")
+@_date_option("--from", None, "First day of the back-test (with --rolling: first origin).")
+@_date_option("--to", None, "Last day of the back-test (with --rolling: last origin).")
 @click.option("--paths", type=click.IntRange(min=1), default=250, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(
@@ -307,23 +310,68 @@ def calibrate(
     help="Random supply shocks per year (per path).",
 )
 @click.option(
+    "--rolling",
+    is_flag=True,
+    help="Rolling-origin back-test: origins every 6 months (default 2016-01-01..2024-01-01), "
+    "horizons 3/6/12/24 months, coverage, CRPS and log score against the baselines.",
+)
+@click.option(
+    "--calibration",
+    default="history-2016-2019",
+    show_default=True,
+    help="With --rolling: the calibration (name or .json) the model draws its parameters "
+    "and regimes from.",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
     help="Directory for summary.json, CSV/Markdown tables and PNG plots.",
 )
 def backtest(
-    from_date: Any, to_date: Any, paths: int, seed: int, shock_rate: float, out: Path
+    from_date: Any,
+    to_date: Any,
+    paths: int,
+    seed: int,
+    shock_rate: float,
+    rolling: bool,
+    calibration: str,
+    out: Path,
 ) -> None:
     """Back-test the endogenous network on history: real price, real start, MC bands.
 
     \b
     Examples:
       hashfleet backtest --from 2020-01-01 --to 2025-12-31 --out backtest/
+      hashfleet backtest --rolling --out backtest-rolling/
     """
     from hashfleet.studies.backtest import backtest as run_backtest
     from hashfleet.studies.backtest import write_backtest
 
+    if rolling:
+        from hashfleet.studies.rolling import (
+            default_origins,
+            format_table,
+            rolling_backtest,
+            write_rolling,
+        )
+
+        kw = {}
+        if from_date is not None:
+            kw["first"] = from_date.date()
+        if to_date is not None:
+            kw["last"] = to_date.date()
+        rres = rolling_backtest(
+            default_origins(**kw),
+            paths=paths,
+            seed=seed,
+            calibration=calibration,
+            progress=lambda line: click.echo(line, err=True),
+        )
+        files = write_rolling(rres, out)
+        click.echo(format_table(rres.table), nl=False)
+        click.echo(f"wrote {', '.join(str(f) for f in files)}")
+        return
     if from_date is None or to_date is None:
         raise click.UsageError("--from and --to are required")
     res = run_backtest(

@@ -41,12 +41,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ParameterDistribution",
-    "apply_forecast_options",
-    "symmetric_eigen",
     "apply_calibration",
+    "apply_forecast_options",
     "load_named_calibration",
     "per_path_sampler",
     "resolve_calibration",
+    "symmetric_eigen",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -175,7 +175,7 @@ def per_path_sampler(dist: ParameterDistribution) -> Any:
         rng = engine.rng("network_params")
         k = len(dist.names)
         z = np.concatenate([g.standard_normal((rng.block_paths, k)) for g in rng.generators])
-        values = dist.transform(z[: engine.n_paths])
+        values: dict[str, Any] = dist.transform(z[: engine.n_paths])
         return dataclasses.replace(params, **values)
 
     return sample

@@ -21,9 +21,9 @@ hashprice this hashrate implies, so its own response (switching, investment) fol
 
 Calibration (:func:`fit_regimes`) uses the calibration's residual ``r = log(real) −
 log(model)`` of the closed-loop deterministic history run (real prices): a *drop* is an episode
-in which ``r`` falls more than ``threshold`` (10 %) below its running maximum of the last 60
-days; λ is the number of episodes per year, ``m`` and ``σ_s`` the median and log standard
-deviation of their depths, ``h`` the median days from the trough until half the depth is
+in which ``r`` falls more than ``threshold`` (12 %) below its running maximum of the last 21
+days (a fast fall); λ is the number of episodes per year, ``m`` and ``σ_s`` the median and log
+standard deviation of their depths, ``h`` the median days from the trough until half the depth is
 recovered.  ``σ_g`` is the random-walk scale of the residual with the drop episodes masked:
 ``σ_g² = Σ_ℓ v_ℓ ℓ / Σ_ℓ ℓ²`` (least squares of ``v_ℓ = var(r_{t+ℓ} − r_t)`` on ``ℓ`` in
 years, lags 30, 91, 182 and 365 days).
@@ -137,7 +137,7 @@ class Regimes:
 
 
 def fit_regimes(
-    residual: FloatArray, *, threshold: float = 0.10, window_days: int = 60
+    residual: FloatArray, *, threshold: float = 0.12, window_days: int = 21
 ) -> tuple[RegimeParams, list[dict[str, Any]]]:
     """Fit the regimes to a daily log residual (see the module docstring).
 
@@ -146,9 +146,10 @@ def fit_regimes(
     residual : ndarray, shape (n_days,)
         ``log(real hashrate) − log(model hashrate)``, daily.
     threshold : float
-        Depth below the running 60-day maximum (as a share) that makes an episode a drop.
+        Depth below the running maximum (as a share) that makes an episode a drop.
     window_days : int
-        Window of the running maximum.
+        Window of the running maximum: a drop is a *fast* fall, within this many days (a
+        slow decline is the random walk's).
 
     Returns
     -------

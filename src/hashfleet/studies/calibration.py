@@ -298,7 +298,7 @@ def calibrate(
 
     k = len(FITTED)
     planned = max_evaluations + 1 + (n_hessian_evaluations(k) if uncertainty else 0)
-    tally = {"n": 0, "best": np.inf, "phase": "fit"}
+    tally: dict[str, Any] = {"n": 0, "best": np.inf, "phase": "fit"}
 
     def rmse(spec: EndogenousHashrateSpec) -> float:
         sim = simulate_history(spec, inputs)["network_hashrate_ehs"]
@@ -428,13 +428,16 @@ def _uncertainty_sections(
     from hashfleet.network.regimes import fit_regimes
 
     n_eff = effective_sample_size(err)
-    lap = laplace_covariance(log_mse, x_hat, n_eff)
+    prior_sd = np.array([(hi - lo) / 4.0 for lo, hi in _BOUNDS])  # bounds = ±2 sd
+    lap = laplace_covariance(log_mse, x_hat, n_eff, prior_sd=prior_sd)
     regimes, episodes = fit_regimes(-err)  # residual log(real) − log(model)
     return {
         "uncertainty": {
             "method": "Laplace approximation of the Gaussian quasi-likelihood "
             "-(n_eff/2)·log MSE of the daily log-hashrate error, n_eff the effective sample "
-            "size of the residual (see hashfleet.studies.uncertainty)",
+            "size of the residual, and a weak Gaussian prior (±2 sd = the bounds; see "
+            "hashfleet.studies.uncertainty)",
+            "prior_sd": [round(float(v), 5) for v in prior_sd],
             "names": [n for n, _ in TRANSFORMS],
             "logged": [lg for _, lg in TRANSFORMS],
             "mean": [float(v) for v in x_hat],

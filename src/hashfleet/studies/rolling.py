@@ -75,7 +75,9 @@ class RollingResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def default_origins(first: dt.date = dt.date(2016, 1, 1), last: dt.date = dt.date(2024, 1, 1)):
+def default_origins(
+    first: dt.date = dt.date(2016, 1, 1), last: dt.date = dt.date(2024, 1, 1)
+) -> list[dt.date]:
     """Origins every 6 months (1 January and 1 July) from ``first`` to ``last``."""
     out = []
     y, m = first.year, first.month
@@ -118,7 +120,7 @@ def rolling_backtest(
     hz = sorted(int(h) for h in horizons_months)
     if not hz or hz[0] < 1:
         raise InputError(f"horizons: expected months ≥ 1, got {list(horizons_months)}")
-    h_days = [int(round(h * 30.4375)) for h in hz]
+    h_days = [round(h * 30.4375) for h in hz]
     last_day = history.load_daily().index[-1].date()
     frames = []
     for origin in origins:
@@ -177,11 +179,11 @@ def format_table(table: pd.DataFrame) -> str:
             "| CRPS (log) | log score |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for r in t.itertuples():
+        for r in t.to_dict(orient="records"):
             lines.append(
-                f"| {r.variable} | {r.horizon_months} | {r.method} | {r.targets} | "
-                f"{100 * r.coverage_50:.1f} % | {100 * r.coverage_90:.1f} % | {r.crps:.4f} | "
-                f"{r.log_score:.3f} |"
+                f"| {r['variable']} | {r['horizon_months']} | {r['method']} | {r['targets']} | "
+                f"{100 * r['coverage_50']:.1f} % | {100 * r['coverage_90']:.1f} % | "
+                f"{r['crps']:.4f} | {r['log_score']:.3f} |"
             )
         lines.append("")
     return "\n".join(lines)
