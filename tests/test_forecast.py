@@ -249,3 +249,27 @@ def test_calibration_names_resolve_and_bad_ones_say_where_they_looked(tmp_path: 
 def test_parameter_draws_need_a_calibration_with_uncertainty() -> None:
     with pytest.raises(InputError, match="calibration: expected a calibration name"):
         _run({"parameter_draws": True}, 250)
+
+
+def test_a_scenario_names_its_calibration_next_to_it(tmp_path: Path) -> None:
+    """``calibration: NAME`` in a YAML file finds calibrations/NAME.json beside the file;
+    the run gets the per-path sampler and the regimes component."""
+    from hashfleet.model import compile_scenario
+    from hashfleet.network.regimes import Regimes
+    from hashfleet.network.supply import EndogenousSupply
+    from hashfleet.scenario import load_scenario
+
+    _calibration_file(tmp_path)
+    f = tmp_path / "s.yaml"
+    f.write_text(
+        "name: t\nrun: {start: 2022-01-01, horizon_days: 5, paths: 250}\nnetwork:\n"
+        "  hashrate: {model: endogenous, calibration: toy, parameter_draws: true,\n"
+        "             regimes: {drop_rate_per_year: 1.0}}\n"
+    )
+    comps = compile_scenario(load_scenario(f)).components
+    [supply] = [c for c in comps if isinstance(c, EndogenousSupply)]
+    [regimes] = [c for c in comps if isinstance(c, Regimes)]
+    assert supply.param_sampler is not None
+    assert regimes.params.drop_rate_per_year == 1.0  # set in the scenario
+    assert regimes.params.growth_sd_per_sqrt_year == 0.3  # from the calibration
+    assert comps.index(regimes) == comps.index(supply) + 1

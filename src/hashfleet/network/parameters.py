@@ -17,7 +17,8 @@ the bounds and mapped back (exp for the logged ones).  The fitted fields of
 
 Calibrations are found by name (:func:`resolve_calibration`): ``NAME`` →
 ``<scenario dir>/calibrations/NAME.json``, ``./calibrations/NAME.json``, then the shipped
-``hashfleet/data/calibrations/NAME.json``; a value ending in ``.json`` is a path.
+``hashfleet/data/calibrations/NAME.json``; ``builtin:NAME`` is the shipped one; a path to a
+file is that file.
 """
 
 from __future__ import annotations
@@ -182,33 +183,39 @@ def per_path_sampler(dist: ParameterDistribution) -> Any:
 
 
 def resolve_calibration(name: str, scenario_dir: Path | None = None) -> Path:
-    """The file of a calibration named ``name`` (see the module docstring).
+    """The file of the calibration ``name`` (see the module docstring).
+
+    ``name`` is ``builtin:NAME`` (shipped), a path to a file, or a bare ``NAME`` — possibly
+    already made absolute against the scenario's directory by the loader — looked up as
+    ``<dir>/calibrations/NAME.json``, ``./calibrations/NAME.json`` and then shipped.
 
     Raises
     ------
     InputError
         If no such calibration exists (the message lists where it looked).
     """
-    looked: list[Path] = []
-    if name.endswith(".json"):
-        p = Path(name)
-        cands = [p] if p.is_absolute() else [(scenario_dir or Path(".")) / p, Path(p)]
+    shipped_root = resources.files("hashfleet") / "data" / "calibrations"
+    if name.startswith("builtin:"):
+        stem = name.removeprefix("builtin:")
+        cands: list[Path] = []
     else:
-        cands = [
-            (scenario_dir or Path(".")) / "calibrations" / f"{name}.json",
-            Path("calibrations") / f"{name}.json",
-        ]
+        p = Path(name)
+        if not p.is_absolute():
+            p = (scenario_dir or Path(".")) / p
+        stem = p.stem if p.suffix == ".json" else p.name
+        cands = [p, p.with_name(f"{p.name}.json"), p.parent / "calibrations" / f"{stem}.json"]
+        cands.append(Path("calibrations") / f"{stem}.json")
     for c in cands:
-        looked.append(c)
         if c.is_file():
             return c
-    shipped = resources.files("hashfleet") / "data" / "calibrations" / f"{Path(name).stem}.json"
-    if not name.endswith(".json") and shipped.is_file():
+    shipped = shipped_root / f"{stem}.json"
+    if shipped.is_file():
         return Path(str(shipped))
     have = sorted(p.stem for p in shipped_calibrations())
+    looked = ", ".join(str(c) for c in cands) or "the shipped calibrations"
     raise InputError(
         f"network.hashrate.calibration: expected a calibration name (shipped: {have}) or a "
-        f".json path, got {name!r} (looked in {', '.join(str(p) for p in looked)})"
+        f".json path, got {name!r} (looked in {looked})"
     )
 
 

@@ -343,11 +343,12 @@ class EndogenousHashrateSpec(Spec):
         30.0, gt=0, unit="day", description="Half-life of the return of offline hashrate."
     )
     shocks: list[SupplyShockSpec] = _f([], description="Scheduled shocks (bans, storms).")
-    calibration: str | None = _f(
+    calibration: ScenarioPath | None = _f(
         None,
-        description="Stored calibration by name (calibrations/NAME.json here or shipped) or "
-        "path to a .json from hashfleet calibrate; its fitted values replace the fitted "
-        "fields not set here (see docs/network.md).",
+        description="Stored calibration: NAME (calibrations/NAME.json next to the scenario or "
+        "in the working directory, else shipped), builtin:NAME (shipped) or a .json path "
+        "from hashfleet calibrate; its fitted values replace the fitted fields not set here "
+        "(see docs/network.md).",
     )
     parameter_draws: bool = _f(
         False,
