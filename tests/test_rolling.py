@@ -48,7 +48,13 @@ def test_rolling_cli_writes_table_and_pit(tmp_path) -> None:
     )
     assert r.exit_code == 0, r.output
     t = pd.read_csv(out / "rolling_table.csv")
-    assert set(t["method"]) == {"model", "model_point", "growth", "random_walk"}
+    assert set(t["method"]) == {
+        "model",
+        "model_price_unknown",
+        "model_point",
+        "growth",
+        "random_walk",
+    }
     assert set(t["horizon_months"]) == {3, 6, 12, 24}
     assert t["coverage_90"].between(0, 1).all() and (t["crps"] > 0).all()
     assert (out / "pit.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -63,5 +69,5 @@ def test_rolling_full_out_of_sample_figures() -> None:
     including where the targets are missed, are reported there)."""
     res = rolling_backtest()
     t = res.table[res.table["sample"] == "out_of_sample"]
-    assert len(t) == 2 * 4 * 4
+    assert len(t) == 2 * 4 * 5
     assert (t["targets"] > 0).all()

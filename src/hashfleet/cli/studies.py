@@ -319,8 +319,14 @@ def calibrate(
     "--calibration",
     default="history-2016-2019",
     show_default=True,
-    help="With --rolling: the calibration (name or .json) the model draws its parameters "
-    "and regimes from.",
+    help="The calibration (name or .json) the forecast model draws its parameters and "
+    "regimes from (--rolling, --forecast).",
+)
+@click.option(
+    "--forecast",
+    is_flag=True,
+    help="Single window: each path draws its parameters from --calibration, with its "
+    "regimes (instead of the point model with --shock-rate shocks).",
 )
 @click.option(
     "--out",
@@ -336,6 +342,7 @@ def backtest(
     shock_rate: float,
     rolling: bool,
     calibration: str,
+    forecast: bool,
     out: Path,
 ) -> None:
     """Back-test the endogenous network on history: real price, real start, MC bands.
@@ -343,6 +350,7 @@ def backtest(
     \b
     Examples:
       hashfleet backtest --from 2020-01-01 --to 2025-12-31 --out backtest/
+      hashfleet backtest --from 2020-01-01 --to 2025-12-31 --forecast --out backtest-fc/
       hashfleet backtest --rolling --out backtest-rolling/
     """
     from hashfleet.studies.backtest import backtest as run_backtest
@@ -375,7 +383,12 @@ def backtest(
     if from_date is None or to_date is None:
         raise click.UsageError("--from and --to are required")
     res = run_backtest(
-        from_date.date(), to_date.date(), paths=paths, seed=seed, shock_rate_per_year=shock_rate
+        from_date.date(),
+        to_date.date(),
+        paths=paths,
+        seed=seed,
+        shock_rate_per_year=shock_rate,
+        calibration=calibration if forecast else None,
     )
     write_backtest(res, out)
     click.echo((out / "table.md").read_text(), nl=False)

@@ -125,6 +125,7 @@ def backtest(
     shock_rate_per_year: float = 0.5,
     shock_share: float = 0.15,
     overrides: dict[str, Any] | None = None,
+    calibration: str | None = None,
 ) -> BacktestResult:
     """Run the back-test of ``start .. end`` (inclusive); see the module docstring.
 
@@ -140,6 +141,9 @@ def backtest(
         Random supply shocks of the model (per path).
     overrides : dict, optional
         Extra fields of the endogenous hashrate spec (e.g. a re-fitted calibration).
+    calibration : str, optional
+        Forecast mode: the calibration (name or .json) each path draws its parameters from,
+        with its regimes; the random shocks are then off (the regimes replace them).
     """
     from hashfleet.runner import simulate
     from hashfleet.studies.calibration import history_inputs
@@ -153,7 +157,15 @@ def backtest(
         "start_ehs": inputs.start_ehs,
         "shock_rate_per_year": shock_rate_per_year,
         "shock_share": shock_share,
-    } | (overrides or {})
+    }
+    if calibration is not None:
+        hashrate |= {
+            "shock_rate_per_year": 0.0,
+            "calibration": calibration,
+            "parameter_draws": True,
+            "regimes": {},
+        }
+    hashrate |= overrides or {}
     scenario = backtest_scenario(start, inputs, hashrate, paths=paths, seed=seed)
     res = simulate(scenario)
     q = res.daily
@@ -206,6 +218,7 @@ def backtest_scenario(
     paths: int,
     seed: int,
     store_paths: bool = False,
+    btc_price: dict[str, Any] | None = None,
 ) -> Any:
     """The back-test's scenario: real price and starting state, constant mean fees.
 
@@ -220,6 +233,9 @@ def backtest_scenario(
     paths, seed : int
     store_paths : bool
         Keep every path's daily values (``Results.paths``).
+    btc_price : dict, optional
+        The ``market.btc_price`` section (default: the real path, ``csv`` on
+        ``builtin:btc_daily``).
     """
     from hashfleet.scenario.schema import Scenario
 
@@ -245,7 +261,7 @@ def backtest_scenario(
                     "btc_per_block": float(np.mean(inputs.fees_btc_per_block)),
                 },
             },
-            "market": {"btc_price": {"model": "csv", "path": "builtin:btc_daily"}},
+            "market": {"btc_price": btc_price or {"model": "csv", "path": "builtin:btc_daily"}},
         }
     )
 
@@ -336,7 +352,12 @@ def _markdown(r: BacktestResult) -> str:
         f"# Back-test {r.start} .. {r.end}",
         "",
         f"{s['paths']} paths, seed {s['seed']}; real price path, real starting state; "
-        "endogenous network (shipped calibration).",
+        + (
+            f"endogenous network, per-path parameter draws and regimes from "
+            f"{s['model']['calibration']}."
+            if s["model"].get("calibration")
+            else "endogenous network (shipped calibration)."
+        ),
         "",
         "| figure | value |",
         "|---|---|",

@@ -3,7 +3,8 @@
 Forecast origins every 6 months (default 2016-01-01 .. 2024-01-01); from each origin the
 network is simulated up to 24 months ahead (or to the end of the shipped history) with the
 back-test's set-up (:func:`hashfleet.studies.backtest.backtest_scenario`: the **real** BTC
-price path — the forecasts are conditional on the price —, the real starting chain state and
+price path — the forecasts are conditional on the price, except ``model_price_unknown`` —,
+the real starting chain state and
 hashrate, constant mean fees, Poisson blocks), and every real value after the origin is
 scored:
 
@@ -21,9 +22,12 @@ calibration's in-sample period ends 2019-12-31).
 
 Methods
     ``model``: the endogenous model with the calibration's parameter distribution (each path
-    draws its own parameters) and the calibrated regimes.  ``model_point``: today's model, the
-    point calibration with the back-test's random shocks (0.5 a year, 15 %), no parameter
-    draws.  ``growth``: the calculators' constant growth per month — a least-squares line
+    draws its own parameters) and the calibrated regimes.  ``model_price_unknown``: the same
+    without knowing the future price — daily log returns block-bootstrapped (30-day blocks)
+    from the 4 years before the origin, recentred to zero drift, from the real price of the
+    day before the origin: the fair comparison with the baselines, which do not see the
+    price either.  ``model_point``: today's model, the point calibration with the
+    back-test's random shocks (0.5 a year, 15 %), no parameter draws.  ``growth``: the calculators' constant growth per month — a least-squares line
     through the log series over the 365 days before the origin, extrapolated, with the
     line's prediction interval (OLS standard error of a new value) as its spread.
     ``random_walk``: a driftless random walk in the log series from its value the day before
@@ -51,7 +55,9 @@ __all__ = ["HORIZON_MONTHS", "RollingResult", "default_origins", "rolling_backte
 
 FloatArray = NDArray[np.float64]
 HORIZON_MONTHS: tuple[int, ...] = (3, 6, 12, 24)
-METHODS: tuple[str, ...] = ("model", "model_point", "growth", "random_walk")
+METHODS: tuple[str, ...] = ("model", "model_price_unknown", "model_point", "growth", "random_walk")
+#: Years of daily returns before the origin that the price-unknown forecast resamples.
+PRICE_HISTORY_YEARS = 4
 OUT_OF_SAMPLE_FROM = dt.date(2020, 1, 1)
 
 
@@ -201,14 +207,26 @@ def _score_origin(
 
     inputs = history_inputs(origin, origin + dt.timedelta(days=n_days - 1))
     base = {"model": "endogenous", "start_ehs": inputs.start_ehs}
-    specs = {
-        "model": base | {"calibration": calibration, "parameter_draws": True, "regimes": {}},
-        "model_point": base | {"shock_rate_per_year": 0.5, "shock_share": 0.15},
+    forecast = base | {"calibration": calibration, "parameter_draws": True, "regimes": {}}
+    unknown_price = {
+        "model": "bootstrap",
+        "history_from": (
+            origin - dt.timedelta(days=round(PRICE_HISTORY_YEARS * 365.25))
+        ).isoformat(),
+        "history_to": (origin - dt.timedelta(days=1)).isoformat(),
+        "drift_per_year": 0.0,
+    }
+    specs: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
+        "model": (forecast, None),
+        "model_price_unknown": (forecast, unknown_price),
+        "model_point": (base | {"shock_rate_per_year": 0.5, "shock_share": 0.15}, None),
     }
     targets = _targets(inputs)
     rows = []
-    for method, hashrate in specs.items():
-        sc = backtest_scenario(origin, inputs, hashrate, paths=paths, seed=seed, store_paths=True)
+    for method, (hashrate, price) in specs.items():
+        sc = backtest_scenario(
+            origin, inputs, hashrate, paths=paths, seed=seed, store_paths=True, btc_price=price
+        )
         res = simulate(sc)
         assert res.paths is not None
         for var, (idx, real) in targets.items():
@@ -348,11 +366,16 @@ def _pit_plot(sc: pd.DataFrame, path: Path) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     bins = np.linspace(0.0, 1.0, 11)
     for ax, var in zip(axes, ("difficulty", "hashrate"), strict=True):
-        for method, style in (("model", "-"), ("model_point", ":"), ("random_walk", "--")):
+        for method, style in (
+            ("model", "-"),
+            ("model_price_unknown", "-."),
+            ("model_point", ":"),
+            ("random_walk", "--"),
+        ):
             p = oos[(oos["variable"] == var) & (oos["method"] == method)]["pit"].to_numpy()
             if p.size:
                 h, _ = np.histogram(p, bins=bins, density=True)
-                ax.step(bins[:-1], h, where="post", ls=style, label=method)
+                ax.stairs(h, bins, ls=style, label=method)
         ax.axhline(1.0, color="grey", lw=0.8)
         ax.set_xlabel("PIT")
         ax.set_ylabel("density")
