@@ -27,11 +27,12 @@ Methods
     from the 4 years before the origin, recentred to zero drift, from the real price of the
     day before the origin: the fair comparison with the baselines, which do not see the
     price either.  ``model_point``: today's model, the point calibration with the
-    back-test's random shocks (0.5 a year, 15 %), no parameter draws.  ``growth``: the calculators' constant growth per month — a least-squares line
-    through the log series over the 365 days before the origin, extrapolated, with the
-    line's prediction interval (OLS standard error of a new value) as its spread.
-    ``random_walk``: a driftless random walk in the log series from its value the day before
-    the origin, step variance per day ``mean(Δ₃₀²)/30`` over the two years before the origin.
+    back-test's random shocks (0.5 a year, 15 %), no parameter draws.  ``growth``: the
+    calculators' constant growth per month — a least-squares line through the log series
+    over the 365 days before the origin, extrapolated, with the line's prediction interval
+    (OLS standard error of a new value) as its spread.  ``random_walk``: a driftless random
+    walk in the log series from its value the day before the origin, step variance per day
+    ``mean(Δ₃₀²)/30`` over the two years before the origin.
     Baselines use only history before the origin and not the price.
 """
 
