@@ -273,3 +273,14 @@ def test_a_scenario_names_its_calibration_next_to_it(tmp_path: Path) -> None:
     assert regimes.params.drop_rate_per_year == 1.0  # set in the scenario
     assert regimes.params.growth_sd_per_sqrt_year == 0.3  # from the calibration
     assert comps.index(regimes) == comps.index(supply) + 1
+
+
+def test_a_calibration_with_a_bad_fitted_value_is_a_data_error(tmp_path: Path) -> None:
+    from hashfleet.errors import DataError
+    from hashfleet.network.parameters import apply_calibration
+    from hashfleet.scenario.schema import EndogenousHashrateSpec
+
+    with pytest.raises(DataError, match=r"fitted\.power_cost_sigma: .*got -1"):
+        apply_calibration(
+            EndogenousHashrateSpec(), {"fitted": {"power_cost_sigma": -1}, "_path": "x.json"}
+        )

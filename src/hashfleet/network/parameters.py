@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ParameterDistribution",
+    "PerPathSampler",
     "apply_calibration",
     "apply_forecast_options",
     "load_named_calibration",
@@ -164,22 +165,30 @@ def symmetric_eigen(a: FloatArray, *, sweeps: int = 100) -> tuple[FloatArray, Fl
     return w[order], v[:, order]
 
 
-def per_path_sampler(dist: ParameterDistribution) -> Any:
-    """The ``param_sampler`` hook of :class:`~hashfleet.network.supply.EndogenousSupply`.
+class PerPathSampler:
+    """The ``param_sampler`` hook of :class:`~hashfleet.network.supply.EndogenousSupply`
+    (a class, not a closure, so that it pickles with the components).
 
-    Returns a function ``(engine, params) -> params`` whose fitted fields are per-path arrays
-    (n_paths,) drawn from the chunk's ``network_params`` streams, ``k`` standard normals per
-    path, block by block.
+    Called with a chunk's engine and the point parameters, it returns them with the fitted
+    fields replaced by per-path arrays (n_paths,) drawn from the chunk's ``network_params``
+    streams: ``k`` standard normals per path, stream block by stream block.
     """
 
-    def sample(engine: ChunkEngine, params: SupplyParams) -> SupplyParams:
+    def __init__(self, dist: ParameterDistribution) -> None:
+        self.dist = dist
+
+    def __call__(self, engine: ChunkEngine, params: SupplyParams) -> SupplyParams:
+        """The chunk's parameters (see the class docstring)."""
         rng = engine.rng("network_params")
-        k = len(dist.names)
+        k = len(self.dist.names)
         z = np.concatenate([g.standard_normal((rng.block_paths, k)) for g in rng.generators])
-        values: dict[str, Any] = dist.transform(z[: engine.n_paths])
+        values: dict[str, Any] = self.dist.transform(z[: engine.n_paths])
         return dataclasses.replace(params, **values)
 
-    return sample
+
+def per_path_sampler(dist: ParameterDistribution) -> PerPathSampler:
+    """The per-path sampler of ``dist`` (see :class:`PerPathSampler`)."""
+    return PerPathSampler(dist)
 
 
 def resolve_calibration(name: str, scenario_dir: Path | None = None) -> Path:
@@ -243,9 +252,19 @@ def load_named_calibration(name: str, scenario_dir: Path | None = None) -> dict[
 def apply_calibration(spec: Any, calibration: dict[str, Any]) -> Any:
     """``spec`` (an EndogenousHashrateSpec) with the calibration's fitted values on the fitted
     fields the scenario does not set itself."""
+    from pydantic import ValidationError
+
     mine = spec.model_fields_set
-    update = {k: float(v) for k, v in calibration["fitted"].items() if k not in mine}
-    return spec.model_copy(update=update)
+    update = {k: v for k, v in calibration["fitted"].items() if k not in mine}
+    try:
+        return type(spec).model_validate(spec.model_dump() | update)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise DataError(
+            f"calibration file {calibration.get('_path', '?')}: fitted.{field}: "
+            f"{err['msg']}, got {err.get('input')!r}"
+        ) from None
 
 
 def apply_forecast_options(
