@@ -196,7 +196,7 @@ def _calibration_file(tmp_path: Path, sd: float = 0.3) -> Path:
     return path
 
 
-def _run(hashrate: dict[str, Any], paths: int, chunk: int | None = None) -> Any:
+def _run(hashrate: dict[str, Any], paths: int, chunk: int | None = None, **kw: Any) -> Any:
     from hashfleet.runner import simulate
     from hashfleet.studies.backtest import backtest_scenario
     from hashfleet.studies.calibration import history_inputs
@@ -205,7 +205,7 @@ def _run(hashrate: dict[str, Any], paths: int, chunk: int | None = None) -> Any:
     inputs = history_inputs(start, start + dt.timedelta(days=40))
     hr = {"model": "endogenous", "start_ehs": inputs.start_ehs} | hashrate
     sc = backtest_scenario(start, inputs, hr, paths=paths, seed=3, store_paths=True)
-    return simulate(sc, chunk_paths=chunk)
+    return simulate(sc, chunk_paths=chunk, **kw)
 
 
 def test_per_path_draws_are_invariant_to_chunking_and_vary_by_path(tmp_path: Path) -> None:
@@ -215,6 +215,11 @@ def test_per_path_draws_are_invariant_to_chunking_and_vary_by_path(tmp_path: Pat
     two = _run(hr, 500, chunk=250)
     for v in ("network_hashrate_ehs", "difficulty", "regime_log_multiplier"):
         np.testing.assert_array_equal(one.paths[v].to_numpy(), two.paths[v].to_numpy())
+    # worker processes (each compiles the scenario and draws its own blocks) agree
+    procs = _run(hr, 500, backend="processes", workers=2, block_paths=250)
+    np.testing.assert_array_equal(
+        one.paths["network_hashrate_ehs"].to_numpy(), procs.paths["network_hashrate_ehs"].to_numpy()
+    )
     # the first 250 paths do not depend on how many paths run
     few = _run(hr, 250)
     np.testing.assert_array_equal(
