@@ -37,6 +37,7 @@ def test_baselines_use_only_history_before_the_origin() -> None:
     year = np.log(d[(d.index < pd.Timestamp(origin))].iloc[-365:].to_numpy())
     slope = np.polyfit(np.arange(365.0), year, 1)[0]
     assert (b["growth"][0][2] - b["growth"][0][1]) / 335 == pytest.approx(slope, rel=1e-9)
+    assert b["growth"][0][0] == pytest.approx(y0 + slope, rel=1e-12)
 
 
 def test_rolling_cli_writes_table_and_pit(tmp_path) -> None:

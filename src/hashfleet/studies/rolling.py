@@ -28,9 +28,10 @@ Methods
     day before the origin: the fair comparison with the baselines, which do not see the
     price either.  ``model_point``: today's model, the point calibration with the
     back-test's random shocks (0.5 a year, 15 %), no parameter draws.  ``growth``: the
-    calculators' constant growth per month — a least-squares line through the log series
-    over the 365 days before the origin, extrapolated, with the line's prediction interval
-    (OLS standard error of a new value) as its spread.  ``random_walk``: a driftless random
+    calculators' constant growth per month — the value of the day before the origin grown at
+    the slope of a least-squares line through the log series over the 365 days before the
+    origin, with that line's prediction interval (OLS standard error of a new value) as its
+    spread.  ``random_walk``: a driftless random
     walk in the log series from its value the day before the origin, step variance per day
     ``mean(Δ₃₀²)/30`` over the two years before the origin.
     Baselines use only history before the origin and not the price.
@@ -316,7 +317,8 @@ def _baselines(
     s = np.log(s[s.index < pd.Timestamp(origin)].dropna())
     y0 = float(s.iloc[-1])
     lead = idx.astype(np.float64)
-    # constant growth: OLS line over the last 365 days, with its prediction interval
+    # constant growth: the OLS slope of the last 365 days from today's value (as calculators
+    # do), with the line's prediction interval as the spread
     yr = s.iloc[-365:].to_numpy()
     t = np.arange(-yr.size, 0, dtype=np.float64)
     tm, ym = t.mean(), yr.mean()
@@ -324,7 +326,7 @@ def _baselines(
     slope = float(np.sum((t - tm) * (yr - ym))) / sxx
     resid = yr - (ym + slope * (t - tm))
     s2 = float(np.sum(resid**2)) / (yr.size - 2)
-    mu_g = ym + slope * (lead - tm)
+    mu_g = y0 + slope * lead
     sd_g = np.sqrt(s2 * (1.0 + 1.0 / yr.size + (lead - tm) ** 2 / sxx))
     # driftless random walk, step variance from 30-day changes over two years
     y2 = s.iloc[-730:].to_numpy()
