@@ -250,12 +250,19 @@ def load_named_calibration(name: str, scenario_dir: Path | None = None) -> dict[
 
 
 def apply_calibration(spec: Any, calibration: dict[str, Any]) -> Any:
-    """``spec`` (an EndogenousHashrateSpec) with the calibration's fitted values on the fitted
-    fields the scenario does not set itself."""
+    """``spec`` (an EndogenousHashrateSpec) with the calibration's values (``fitted``, and the
+    ``fixed`` ones it was fitted with) on the fields the scenario does not set itself.
+
+    Raises
+    ------
+    DataError
+        A value the schema rejects (the message names the file and the field).
+    """
     from pydantic import ValidationError
 
     mine = spec.model_fields_set
-    update = {k: v for k, v in calibration["fitted"].items() if k not in mine}
+    given = calibration.get("fixed", {}) | calibration["fitted"]
+    update = {k: v for k, v in given.items() if k not in mine and k in type(spec).model_fields}
     try:
         return type(spec).model_validate(spec.model_dump() | update)
     except ValidationError as exc:
