@@ -96,3 +96,37 @@ def test_cli_calibrate_rejects_dates_outside_history(tmp_path) -> None:
     )
     assert r.exit_code == 2
     assert "from/to" in r.output
+
+
+def test_calibrate_cli_reports_progress_and_diagnostics(tmp_path, monkeypatch) -> None:
+    """Two evaluations without uncertainty: a progress line per evaluation on stderr, the
+    optimiser's status, a named file in calibrations/."""
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(
+        cli,
+        ["calibrate", "--max-evaluations", "2", "--no-uncertainty", "--name", "quick"],
+    )
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count("[fit] evaluation") >= 3
+    assert "left <=" in r.stderr
+    assert "optimiser: Nelder-Mead status" in r.stdout
+    cal = json.loads((tmp_path / "calibrations" / "quick.json").read_text())
+    assert cal["convergence"]["status"] == 1
+    assert "uncertainty" not in cal
+
+
+def test_shipped_forecast_calibration_has_a_proper_distribution() -> None:
+    """The shipped history-2016-2019 calibration: a positive definite covariance, an
+    effective sample size far below the number of days, regimes fitted."""
+    from hashfleet.network.parameters import (
+        ParameterDistribution,
+        load_named_calibration,
+        symmetric_eigen,
+    )
+
+    cal = load_named_calibration("history-2016-2019")
+    dist = ParameterDistribution.from_json(cal["uncertainty"])
+    assert symmetric_eigen(dist.covariance)[0].min() > 0
+    assert 1 <= cal["uncertainty"]["n_eff"] < cal["uncertainty"]["n_days"] / 10
+    assert cal["regimes"]["drop_rate_per_year"] > 0
+    assert cal["in_sample"] == {"from": "2016-01-01", "to": "2019-12-31"}

@@ -33,6 +33,7 @@ from hashfleet.network.chain import ChainStart, resolve_chain_start, unix_second
 from hashfleet.network.component import NetworkComponent
 from hashfleet.network.fees import build_fee_process
 from hashfleet.network.hashrate import build_hashrate_process
+from hashfleet.network.parameters import apply_forecast_options
 from hashfleet.network.supply import build_supply_components
 from hashfleet.policies import build_policies
 from hashfleet.processes import ExogenousProcess, ProcessContext
@@ -117,14 +118,19 @@ def compile_scenario(scenario: Scenario, scenario_dir: Path | None = None) -> Co
             f"{run.start.isoformat()}, got {got}"
         )
     processes += power_processes(fleet.power)  # spot power per site (purpose "power")
-    components = _components(scenario, start_unix, chain, fleet, trading)
+    components = _components(scenario, start_unix, chain, fleet, trading, scenario_dir)
     return CompiledScenario(
         scenario, start_unix, run.horizon_days, chain, processes, fleet, tuple(components)
     )
 
 
 def _components(
-    scenario: Scenario, start_unix: int, chain: ChainStart, fleet: FleetArrays, trading: Any
+    scenario: Scenario,
+    start_unix: int,
+    chain: ChainStart,
+    fleet: FleetArrays,
+    trading: Any,
+    scenario_dir: Path | None = None,
 ) -> list[Any]:
     """Every component of the run, in attach order (steps of one stage run in this order)."""
     sc = scenario
@@ -148,6 +154,7 @@ def _components(
     components.append(MetricsComponent(sc.finance))
     components += build_machines(fleet)  # failures, repairs, spares, degradation, DOA
     components += build_supply_components(sc)  # endogenous or instant-response supply
+    components = apply_forecast_options(components, sc, scenario_dir)  # calibration, draws
     if sc.hpc is not None:  # AI/HPC conversions: take MW out of mining, lease them
         components.append(
             HpcComponent(sc.hpc, start=sc.run.start, pool_fee=sc.fleet.pool.fee_share)

@@ -30,5 +30,6 @@ def test_path_fields_found() -> None:
     assert set(path_field_patterns()) == {
         ("fleet", "catalogue"),
         ("network", "hashrate", "path"),
+        ("network", "hashrate", "calibration"),
         ("market", "btc_price", "path"),
     }

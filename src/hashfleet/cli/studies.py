@@ -216,44 +216,102 @@ def _date_option(name: str, default: str | None, help_text: str) -> Callable[[F]
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the calibration JSON here (default: print it).",
+    help="Write the calibration JSON here (default: print it, unless --name).",
+)
+@click.option(
+    "--name",
+    help="Store the calibration as calibrations/NAME.json (a scenario uses it with "
+    "network.hashrate.calibration: NAME).",
 )
 @click.option(
     "--max-evaluations",
     type=click.IntRange(min=2),
     default=300,
     show_default=True,
-    help="Bound on objective evaluations (each one deterministic simulation).",
+    help="Bound on objective evaluations of the fit (each one deterministic simulation).",
 )
-def calibrate(from_date: Any, to_date: Any, out: Path | None, max_evaluations: int) -> None:
+@click.option(
+    "--uncertainty/--no-uncertainty",
+    default=True,
+    show_default=True,
+    help="Also compute the parameter distribution (Laplace, 73 more evaluations) and fit "
+    "the regimes.",
+)
+@click.option("--progress/--no-progress", default=True, help="Report each evaluation on stderr.")
+def calibrate(
+    from_date: Any,
+    to_date: Any,
+    out: Path | None,
+    name: str | None,
+    max_evaluations: int,
+    uncertainty: bool,
+    progress: bool,
+) -> None:
     """Fit the endogenous hashrate model's defaults to the shipped history.
+
+    Prints progress per evaluation on stderr (phase, evaluation / planned, RMSE, best, time
+    left), then the optimiser's status and the Hessian's condition.
 
     \b
     Examples:
-      hashfleet calibrate --out calibration.json
-      hashfleet calibrate --from 2017-01-01 --to 2019-12-31
+      hashfleet calibrate --name history-2016-2019
+      hashfleet calibrate --from 2016-01-01 --to 2025-12-31 --name history-2016-2025
+      hashfleet calibrate --out calibration.json --no-uncertainty
     """
     import json
 
     from hashfleet.studies.calibration import calibrate as fit
 
-    result = fit(from_date.date(), to_date.date(), max_evaluations=max_evaluations)
+    tty = sys.stderr.isatty()
+    lead = "\r" if tty else ""  # one line, rewritten, on a terminal; one line each otherwise
+
+    def report(p: dict[str, Any]) -> None:
+        click.echo(
+            f"{lead}[{p['phase']}] evaluation {p['evaluation']}/{p['planned']}  rmse "
+            f"{p['rmse']:.4f}  best {p['best']:.4f}  elapsed {p['elapsed_s']:.0f} s  "
+            f"left <= {p['eta_s']:.0f} s ",
+            err=True,
+            nl=not tty,
+        )
+
+    result = fit(
+        from_date.date(),
+        to_date.date(),
+        max_evaluations=max_evaluations,
+        uncertainty=uncertainty,
+        progress=report if progress else None,
+    )
+    if progress and tty:
+        click.echo("", err=True)
     text = json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+    if name is not None:
+        out = Path("calibrations") / f"{name}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
     if out is None:
         click.echo(text, nl=False)
         return
     _write_text(out, text)
-    f = result["fit"]
+    f, c = result["fit"], result["convergence"]
     click.echo(
         f"in-sample {result['in_sample']['from']}..{result['in_sample']['to']}: RMSE log "
         f"hashrate {f['rmse_log_hashrate']} (start guess {f['rmse_log_hashrate_start_guess']}), "
-        f"{f['evaluations']} evaluations; wrote {out}"
+        f"{f['evaluations']} evaluations in {f['wall_time_s']} s"
     )
+    click.echo(f"optimiser: {c['optimiser']} status {c['status']} ({c['message']})")
+    if "hessian_condition_number" in c:
+        u = result["uncertainty"]
+        click.echo(
+            f"Hessian: condition number {c['hessian_condition_number']:.3g}, "
+            f"{c['hessian_eigenvalues_floored']} eigenvalue(s) floored; n_eff {u['n_eff']} of "
+            f"{u['n_days']} days; sd (transformed) {u['sd']}"
+        )
+        click.echo(f"regimes: {result['regimes']}")
+    click.echo(f"wrote {out}")
 
 
 @cli.command()
-@_date_option("--from", None, "First day of the back-test.")
-@_date_option("--to", None, "Last day of the back-test.")
+@_date_option("--from", None, "First day of the back-test (with --rolling: first origin).")
+@_date_option("--to", None, "Last day of the back-test (with --rolling: last origin).")
 @click.option("--paths", type=click.IntRange(min=1), default=250, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(
@@ -264,27 +322,85 @@ def calibrate(from_date: Any, to_date: Any, out: Path | None, max_evaluations: i
     help="Random supply shocks per year (per path).",
 )
 @click.option(
+    "--rolling",
+    is_flag=True,
+    help="Rolling-origin back-test: origins every 6 months (default 2016-01-01..2024-01-01), "
+    "horizons 3/6/12/24 months, coverage, CRPS and log score against the baselines.",
+)
+@click.option(
+    "--calibration",
+    default="history-2016-2019",
+    show_default=True,
+    help="The calibration (name or .json) the forecast model draws its parameters and "
+    "regimes from (--rolling, --forecast).",
+)
+@click.option(
+    "--forecast",
+    is_flag=True,
+    help="Single window: each path draws its parameters from --calibration, with its "
+    "regimes (instead of the point model with --shock-rate shocks).",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
     help="Directory for summary.json, CSV/Markdown tables and PNG plots.",
 )
 def backtest(
-    from_date: Any, to_date: Any, paths: int, seed: int, shock_rate: float, out: Path
+    from_date: Any,
+    to_date: Any,
+    paths: int,
+    seed: int,
+    shock_rate: float,
+    rolling: bool,
+    calibration: str,
+    forecast: bool,
+    out: Path,
 ) -> None:
     """Back-test the endogenous network on history: real price, real start, MC bands.
 
     \b
     Examples:
       hashfleet backtest --from 2020-01-01 --to 2025-12-31 --out backtest/
+      hashfleet backtest --from 2020-01-01 --to 2025-12-31 --forecast --out backtest-fc/
+      hashfleet backtest --rolling --out backtest-rolling/
     """
     from hashfleet.studies.backtest import backtest as run_backtest
     from hashfleet.studies.backtest import write_backtest
 
+    if rolling:
+        from hashfleet.studies.rolling import (
+            default_origins,
+            format_table,
+            rolling_backtest,
+            write_rolling,
+        )
+
+        kw = {}
+        if from_date is not None:
+            kw["first"] = from_date.date()
+        if to_date is not None:
+            kw["last"] = to_date.date()
+        rres = rolling_backtest(
+            default_origins(**kw),
+            paths=paths,
+            seed=seed,
+            calibration=calibration,
+            progress=lambda line: click.echo(line, err=True),
+        )
+        files = write_rolling(rres, out)
+        click.echo(format_table(rres.table), nl=False)
+        click.echo(f"wrote {', '.join(str(f) for f in files)}")
+        return
     if from_date is None or to_date is None:
         raise click.UsageError("--from and --to are required")
     res = run_backtest(
-        from_date.date(), to_date.date(), paths=paths, seed=seed, shock_rate_per_year=shock_rate
+        from_date.date(),
+        to_date.date(),
+        paths=paths,
+        seed=seed,
+        shock_rate_per_year=shock_rate,
+        calibration=calibration if forecast else None,
     )
     write_backtest(res, out)
     click.echo((out / "table.md").read_text(), nl=False)

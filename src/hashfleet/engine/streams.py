@@ -48,6 +48,11 @@ PURPOSES: dict[str, int] = {
     "frontier": 11,
     "hpc": 12,
     "finance": 13,
+    "power_contracts": 14,
+    "block_times": 15,
+    "asic_dynamics": 16,
+    "network_params": 17,
+    "network_regimes": 18,
 }
 
 

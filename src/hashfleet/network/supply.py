@@ -13,6 +13,7 @@ With ``segments`` the component is :class:`~hashfleet.network.segments.Segmented
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -141,16 +142,25 @@ class EndogenousSupply:
         ``start_ehs`` includes our installed fleet (subtracted to get the rest).
     """
 
-    def __init__(self, params: SupplyParams, start_ehs: float | None, includes_fleet: bool):
+    def __init__(
+        self,
+        params: SupplyParams,
+        start_ehs: float | None,
+        includes_fleet: bool,
+        param_sampler: Callable[[ChunkEngine, SupplyParams], SupplyParams] | None = None,
+    ):
         self.params = params
         self.start_ehs = start_ehs
         self.includes_fleet = includes_fleet
+        #: Optional per-chunk hook (``network.parameters``): the chunk's parameters, fitted
+        #: fields as per-path arrays of shape (n_paths,) drawn from its keyed streams.
+        self.param_sampler = param_sampler
 
     def attach(self, engine: ChunkEngine) -> None:
         """Replace the supply step and add the end-of-day update."""
         holder: dict[str, SupplyState] = {}
         rng = engine.rng("network_supply")
-        p = self.params
+        p = self.params if self.param_sampler is None else self.param_sampler(engine, self.params)
         engine.declare(
             "rest_installed_ehs", "EH/s", "Installed capacity of the rest of the network"
         )

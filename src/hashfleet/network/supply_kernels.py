@@ -131,6 +131,10 @@ class SupplyParams:
         Random shocks (see the module docstring).
     scheduled_shocks : tuple of (day, share)
         Shocks on given days (days since the start).
+
+    The fitted fields (power cost median and sigma, investment rate and threshold, retirement
+    rate, switching half-life) may also be per-path arrays of shape ``(n_paths,)``
+    (:mod:`hashfleet.network.parameters` draws them); the equations broadcast over paths.
     """
 
     power_cost_median_usd_per_mwh: float
@@ -224,18 +228,18 @@ def target_running_share(params: SupplyParams, hashprice_usd_per_ph_day: FloatAr
     """Share of each vintage whose power cost is covered, shape (n_paths, n_vintages)."""
     # z = (ln break-even − ln median)/σ, break-even = hashprice/(1000·J/TH·MWh per TH-day):
     # one log per path, one fused affine map per vintage
-    inv = 1.0 / params.power_cost_sigma
+    inv = 1.0 / _per_path(params.power_cost_sigma)
     shift = (
         -np.log(
             1000.0
             * params.grid_j_per_th
             * MWH_PER_TH_DAY_PER_J_PER_TH
-            * params.power_cost_median_usd_per_mwh
+            * _per_path(params.power_cost_median_usd_per_mwh)
         )
         * inv
     )
     log_hp = np.log(np.maximum(np.asarray(hashprice_usd_per_ph_day, dtype=np.float64), 1e-300))
-    z = (log_hp * inv)[:, None] + shift[None, :]
+    z = log_hp[:, None] * inv + shift
     out: FloatArray = ndtr(z, out=z)
     return out
 
@@ -293,8 +297,8 @@ def supply_running_hs(
 ) -> FloatArray:
     """Move the running shares towards today's target; return the running H/s, (n_paths,)."""
     target = target_running_share(params, hashprice_usd_per_ph_day)
-    if params.switch_half_life_days > 0:
-        keep = 0.5 ** (1.0 / params.switch_half_life_days)
+    if np.ndim(params.switch_half_life_days) or params.switch_half_life_days > 0:
+        keep = 0.5 ** (1.0 / _per_path(params.switch_half_life_days))
         target *= 1.0 - keep
         target += keep * state.running_share
         state.running_share = target
@@ -333,7 +337,9 @@ def supply_update(
     idle *= er
     idle += (1.0 - er) * (1.0 - state.running_share)
     # the share kept is 1 − retired = exp(−rate/365.25 · idle EWMA)
-    state.installed_hs *= np.exp((-params.retirement_rate_per_year / DAYS_PER_YEAR) * idle)
+    state.installed_hs *= np.exp(
+        (-_per_path(params.retirement_rate_per_year) / DAYS_PER_YEAR) * idle
+    )
     # orders and arrivals
     L = state.pipeline_hs.shape[1]
     col = day % L
@@ -363,6 +369,11 @@ def _orders(params: SupplyParams, installed_hs: FloatArray, margin: FloatArray) 
     excess = np.maximum(margin - params.investment_margin_threshold, 0.0)
     out: FloatArray = installed_hs * params.investment_rate_per_year / DAYS_PER_YEAR * excess
     return out
+
+
+def _per_path(x: Any) -> Any:
+    """A parameter as given (a float) or, as a per-path array (n_paths,), a column (n_paths, 1)."""
+    return x[:, None] if np.ndim(x) else x
 
 
 def _deposit(grid: FloatArray, efficiency: FloatArray, weights: FloatArray) -> FloatArray:

@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from hashfleet.scenario.capital import CapitalSpec
 from hashfleet.scenario.fields import ScenarioPath, Spec, _f
+from hashfleet.scenario.forecast import RegimesSpec
 from hashfleet.scenario.hpc import HpcSpec
 from hashfleet.scenario.segments import SegmentList
 
@@ -351,6 +352,21 @@ class EndogenousHashrateSpec(Spec):
         [],
         description="Network segments (listed, private, sovereign, stranded; see "
         "docs/network.md); empty: one population with the fields above.",
+    )
+    calibration: ScenarioPath | None = _f(
+        None,
+        description="Stored calibration: NAME (calibrations/NAME.json next to the scenario or "
+        "in the working directory, else shipped), builtin:NAME (shipped) or a .json path "
+        "from hashfleet calibrate; its fitted values replace the fitted fields not set here "
+        "(see docs/network.md).",
+    )
+    parameter_draws: bool = _f(
+        False,
+        description="Each path draws its own fitted parameters from the calibration's "
+        "parameter distribution (needs a calibration with an uncertainty section).",
+    )
+    regimes: RegimesSpec | None = _f(
+        None, description="Random structural shocks: drops and growth regimes (opt-in)."
     )
 
 

@@ -43,7 +43,14 @@ from numpy.typing import NDArray
 
 from hashfleet.errors import InputError
 
-__all__ = ["HALVING_DATES", "BacktestResult", "backtest", "halving_response", "write_backtest"]
+__all__ = [
+    "HALVING_DATES",
+    "BacktestResult",
+    "backtest",
+    "backtest_scenario",
+    "halving_response",
+    "write_backtest",
+]
 
 FloatArray = NDArray[np.float64]
 
@@ -118,6 +125,7 @@ def backtest(
     shock_rate_per_year: float = 0.5,
     shock_share: float = 0.15,
     overrides: dict[str, Any] | None = None,
+    calibration: str | None = None,
 ) -> BacktestResult:
     """Run the back-test of ``start .. end`` (inclusive); see the module docstring.
 
@@ -133,9 +141,11 @@ def backtest(
         Random supply shocks of the model (per path).
     overrides : dict, optional
         Extra fields of the endogenous hashrate spec (e.g. a re-fitted calibration).
+    calibration : str, optional
+        Forecast mode: the calibration (name or .json) each path draws its parameters from,
+        with its regimes; the random shocks are then off (the regimes replace them).
     """
     from hashfleet.runner import simulate
-    from hashfleet.scenario.schema import Scenario
     from hashfleet.studies.calibration import history_inputs
 
     if (end - start).days < 30:
@@ -147,28 +157,16 @@ def backtest(
         "start_ehs": inputs.start_ehs,
         "shock_rate_per_year": shock_rate_per_year,
         "shock_share": shock_share,
-    } | (overrides or {})
-    scenario = Scenario.model_validate(
-        {
-            "name": f"backtest {start}..{end}",
-            "run": {
-                "start": start.isoformat(),
-                "horizon_days": n_days,
-                "paths": paths,
-                "seed": seed,
-                "outputs": {"quantiles": list(BAND), "event_log": False},
-            },
-            "network": {
-                "start": {"from_history": True},
-                "hashrate": hashrate,
-                "fees": {
-                    "model": "constant",
-                    "btc_per_block": float(np.mean(inputs.fees_btc_per_block)),
-                },
-            },
-            "market": {"btc_price": {"model": "csv", "path": "builtin:btc_daily"}},
+    }
+    if calibration is not None:
+        hashrate |= {
+            "shock_rate_per_year": 0.0,
+            "calibration": calibration,
+            "parameter_draws": True,
+            "regimes": {},
         }
-    )
+    hashrate |= overrides or {}
+    scenario = backtest_scenario(start, inputs, hashrate, paths=paths, seed=seed)
     res = simulate(scenario)
     q = res.daily
     dates = pd.date_range(start.isoformat(), periods=n_days, freq="D")
@@ -210,6 +208,62 @@ def backtest(
         "wall_time_s": res.metadata.get("wall_time_s"),
     }
     return BacktestResult(start, end, daily, epochs, halvings, summary)
+
+
+def backtest_scenario(
+    start: dt.date,
+    inputs: Any,
+    hashrate: dict[str, Any],
+    *,
+    paths: int,
+    seed: int,
+    store_paths: bool = False,
+    btc_price: dict[str, Any] | None = None,
+) -> Any:
+    """The back-test's scenario: real price and starting state, constant mean fees.
+
+    Parameters
+    ----------
+    start : datetime.date
+        Day 0.
+    inputs : HistoryInputs
+        :func:`hashfleet.studies.calibration.history_inputs` of the window.
+    hashrate : dict
+        The ``network.hashrate`` section.
+    paths, seed : int
+    store_paths : bool
+        Keep every path's daily values (``Results.paths``).
+    btc_price : dict, optional
+        The ``market.btc_price`` section (default: the real path, ``csv`` on
+        ``builtin:btc_daily``).
+    """
+    from hashfleet.scenario.schema import Scenario
+
+    return Scenario.model_validate(
+        {
+            "name": f"backtest {start}+{inputs.n_days}d",
+            "run": {
+                "start": start.isoformat(),
+                "horizon_days": inputs.n_days,
+                "paths": paths,
+                "seed": seed,
+                "outputs": {
+                    "quantiles": list(BAND),
+                    "event_log": False,
+                    "store_paths": store_paths,
+                },
+            },
+            "network": {
+                "start": {"from_history": True},
+                "hashrate": hashrate,
+                "fees": {
+                    "model": "constant",
+                    "btc_per_block": float(np.mean(inputs.fees_btc_per_block)),
+                },
+            },
+            "market": {"btc_price": btc_price or {"model": "csv", "path": "builtin:btc_daily"}},
+        }
+    )
 
 
 def write_backtest(result: BacktestResult, out_dir: str | Path) -> list[Path]:
@@ -298,7 +352,12 @@ def _markdown(r: BacktestResult) -> str:
         f"# Back-test {r.start} .. {r.end}",
         "",
         f"{s['paths']} paths, seed {s['seed']}; real price path, real starting state; "
-        "endogenous network (shipped calibration).",
+        + (
+            f"endogenous network, per-path parameter draws and regimes from "
+            f"{s['model']['calibration']}."
+            if s["model"].get("calibration")
+            else "endogenous network (shipped calibration)."
+        ),
         "",
         "| figure | value |",
         "|---|---|",

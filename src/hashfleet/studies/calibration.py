@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -45,6 +46,11 @@ from hashfleet.network.supply import (
     supply_update,
 )
 from hashfleet.scenario.schema import EndogenousHashrateSpec
+from hashfleet.studies.uncertainty import (
+    effective_sample_size,
+    laplace_covariance,
+    n_hessian_evaluations,
+)
 
 __all__ = [
     "DEFAULT_IN_SAMPLE",
@@ -245,6 +251,8 @@ def calibrate(
     *,
     base: EndogenousHashrateSpec | None = None,
     max_evaluations: int = 300,
+    uncertainty: bool = True,
+    progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Fit :data:`FITTED` to the history of ``start .. end``.
 
@@ -255,14 +263,24 @@ def calibrate(
     base : EndogenousHashrateSpec, optional
         Starting guess and fixed parameters (default: the schema defaults).
     max_evaluations : int
-        Bound on objective evaluations (each is one deterministic simulation).
+        Bound on objective evaluations of the fit (each is one deterministic simulation).
+    uncertainty : bool
+        Also compute the parameter distribution (Laplace approximation,
+        :mod:`hashfleet.studies.uncertainty`; 73 more evaluations) and fit the regimes
+        (:func:`hashfleet.network.regimes.fit_regimes`) to the residual at the optimum.
+    progress : callable, optional
+        Called after every evaluation with a dict: ``phase`` ("fit" | "hessian"),
+        ``evaluation``, ``planned`` (upper bound of evaluations), ``rmse``, ``best``,
+        ``elapsed_s`` and ``eta_s`` (estimated seconds left at the mean time per evaluation).
 
     Returns
     -------
     dict
         JSON-ready: ``fitted`` values, ``fixed`` values, ``in_sample`` period, ``fit`` (RMSE of
         log hashrate at the fit and at the starting guess, per-year errors, evaluations, wall
-        time) and ``fees`` (how missing fees were filled).
+        time), ``fees`` (how missing fees were filled), ``convergence`` (optimiser status and
+        the Hessian's condition), ``uncertainty`` (the Laplace distribution, see
+        :class:`hashfleet.network.parameters.ParameterDistribution`) and ``regimes``.
     """
     from scipy.optimize import minimize
 
@@ -281,20 +299,32 @@ def calibrate(
         }
         return base.model_copy(update=vals)
 
+    k = len(FITTED)
+    planned = max_evaluations + 1 + (n_hessian_evaluations(k) if uncertainty else 0)
+    tally: dict[str, Any] = {"n": 0, "best": np.inf, "phase": "fit"}
+
     def rmse(spec: EndogenousHashrateSpec) -> float:
         sim = simulate_history(spec, inputs)["network_hashrate_ehs"]
-        return float(np.sqrt(np.mean(log_hashrate_errors(sim, inputs.hashrate_ehs) ** 2)))
+        val = float(np.sqrt(np.mean(log_hashrate_errors(sim, inputs.hashrate_ehs) ** 2)))
+        tally["n"] += 1
+        tally["best"] = min(float(tally["best"]), val)
+        if progress is not None:
+            el = time.perf_counter() - t0
+            n = int(tally["n"])
+            progress(
+                {
+                    "phase": tally["phase"],
+                    "evaluation": n,
+                    "planned": planned,
+                    "rmse": val,
+                    "best": float(tally["best"]),
+                    "elapsed_s": el,
+                    "eta_s": el / n * max(planned - n, 0),
+                }
+            )
+        return val
 
-    x0 = np.array(
-        [
-            np.log(base.power_cost_median_usd_per_mwh),
-            np.log(base.power_cost_sigma),
-            np.log(max(base.investment_rate_per_year, 1e-3)),
-            base.investment_margin_threshold,
-            np.log(max(base.retirement_rate_per_year, 1e-3)),
-            np.log(max(base.switch_half_life_days, 0.1)),
-        ]
-    )
+    x0 = _transformed(base)
     x0 = np.clip(x0, [b[0] for b in _BOUNDS], [b[1] for b in _BOUNDS])
     start_rmse = rmse(spec_of(x0))
     res = minimize(
@@ -309,6 +339,21 @@ def calibrate(
     best = base.model_copy(update=fitted)
     sim = simulate_history(best, inputs)
     err = log_hashrate_errors(sim["network_hashrate_ehs"], inputs.hashrate_ehs)
+    convergence: dict[str, Any] = {
+        "optimiser": "Nelder-Mead",
+        "success": bool(res.success),
+        "status": int(res.status),
+        "message": str(res.message),
+        "iterations": int(res.nit),
+    }
+    extra: dict[str, Any] = {}
+    if uncertainty:
+        tally["phase"] = "hessian"
+        x_hat = np.clip(_transformed(best), [b[0] for b in _BOUNDS], [b[1] for b in _BOUNDS])
+        extra = _uncertainty_sections(
+            x_hat, err, lambda x: 2.0 * float(np.log(rmse(spec_of(x)))), inputs.start
+        )
+        convergence |= extra.pop("hessian_diagnostics")
     years = np.array([(inputs.start + dt.timedelta(days=i)).year for i in range(inputs.n_days)])
     per = [
         {
@@ -321,7 +366,17 @@ def calibrate(
     fixed = {
         k: v
         for k, v in base.model_dump(mode="json").items()
-        if k not in FITTED and k not in ("model", "start_ehs", "shocks", "frontier_j_per_th")
+        if k not in FITTED
+        and k
+        not in (
+            "model",
+            "start_ehs",
+            "shocks",
+            "frontier_j_per_th",
+            "calibration",
+            "parameter_draws",
+            "regimes",
+        )
     }
     from hashfleet.version import __version__
 
@@ -347,8 +402,69 @@ def calibrate(
                 float(sim["network_hashrate_ehs"][-1] / inputs.hashrate_ehs[-1]), 4
             ),
             "per_period": per,
-            "evaluations": int(res.nfev),
+            "evaluations": int(tally["n"]),
             "wall_time_s": round(time.perf_counter() - t0, 1),
+        },
+        "convergence": convergence,
+    } | extra
+
+
+def _transformed(spec: EndogenousHashrateSpec) -> FloatArray:
+    """The fitted fields of ``spec`` in the optimiser's space (order of :data:`FITTED`)."""
+    return np.array(
+        [
+            np.log(spec.power_cost_median_usd_per_mwh),
+            np.log(spec.power_cost_sigma),
+            np.log(max(spec.investment_rate_per_year, 1e-3)),
+            spec.investment_margin_threshold,
+            np.log(max(spec.retirement_rate_per_year, 1e-3)),
+            np.log(max(spec.switch_half_life_days, 0.1)),
+        ]
+    )
+
+
+def _uncertainty_sections(
+    x_hat: FloatArray, err: FloatArray, log_mse: Callable[[FloatArray], float], start: dt.date
+) -> dict[str, Any]:
+    """The ``uncertainty``, ``regimes`` and Hessian-diagnostics sections of a calibration."""
+    from hashfleet.network.parameters import TRANSFORMS
+    from hashfleet.network.regimes import fit_regimes
+
+    n_eff = effective_sample_size(err)
+    prior_sd = np.array([(hi - lo) / 4.0 for lo, hi in _BOUNDS])  # bounds = ±2 sd
+    lap = laplace_covariance(log_mse, x_hat, n_eff, prior_sd=prior_sd)
+    regimes, episodes = fit_regimes(-err)  # residual log(real) − log(model)
+    return {
+        "uncertainty": {
+            "method": "Laplace approximation of the Gaussian quasi-likelihood "
+            "-(n_eff/2)·log MSE of the daily log-hashrate error, n_eff the effective sample "
+            "size of the residual, and a weak Gaussian prior (±2 sd = the bounds; see "
+            "hashfleet.studies.uncertainty)",
+            "prior_sd": [round(float(v), 5) for v in prior_sd],
+            "names": [n for n, _ in TRANSFORMS],
+            "logged": [lg for _, lg in TRANSFORMS],
+            "mean": [float(v) for v in x_hat],
+            "covariance": [[float(v) for v in row] for row in lap["covariance"]],
+            "sd": [round(float(v), 5) for v in lap["sd"]],
+            "lower": [b[0] for b in _BOUNDS],
+            "upper": [b[1] for b in _BOUNDS],
+            "n_days": int(err.size),
+            "n_eff": round(n_eff, 2),
+        },
+        "regimes": regimes.to_json(),
+        "regime_episodes": [
+            {
+                "start": (start + dt.timedelta(days=e["start"])).isoformat(),
+                "trough": (start + dt.timedelta(days=e["trough"])).isoformat(),
+                "depth": round(e["depth"], 4),
+                "half_recovery_days": e["half_recovery_days"],
+            }
+            for e in episodes
+        ],
+        "hessian_diagnostics": {
+            "hessian_eigenvalues": [float(f"{v:.4g}") for v in lap["eigenvalues"]],
+            "hessian_condition_number": float(f"{lap['condition_number']:.4g}"),
+            "hessian_eigenvalues_floored": lap["floored"],
         },
     }
 
