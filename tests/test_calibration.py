@@ -98,6 +98,7 @@ def test_cli_calibrate_rejects_dates_outside_history(tmp_path) -> None:
     assert "from/to" in r.output
 
 
+@pytest.mark.usefixtures("non_commercial_data")
 def test_calibrate_cli_reports_progress_and_diagnostics(tmp_path, monkeypatch) -> None:
     """Two evaluations without uncertainty: a progress line per evaluation on stderr, the
     optimiser's status, a named file in calibrations/."""

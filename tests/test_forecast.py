@@ -21,6 +21,9 @@ from hashfleet.network.regimes import RegimeParams, fit_regimes, regime_step
 from hashfleet.studies import scores
 from hashfleet.studies.uncertainty import effective_sample_size, laplace_covariance
 
+#: These tests drive the network with the shipped BTC price history (CC BY-NC, opt-in).
+pytestmark = pytest.mark.usefixtures("non_commercial_data")
+
 # ----------------------------------------------------------------------------- scores
 
 

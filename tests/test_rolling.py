@@ -13,6 +13,9 @@ from click.testing import CliRunner
 from hashfleet.cli import cli
 from hashfleet.studies.rolling import _baselines, default_origins, rolling_backtest
 
+#: These tests drive the network with the shipped BTC price history (CC BY-NC, opt-in).
+pytestmark = pytest.mark.usefixtures("non_commercial_data")
+
 
 def test_default_origins_every_six_months() -> None:
     o = default_origins()
