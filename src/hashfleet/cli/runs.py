@@ -57,6 +57,7 @@ def run(
     chunk_paths: int | None,
     progress: bool | None,
     write_report: bool,
+    svg: bool,
     set_args: Sequence[str],
     **backend: Any,
 ) -> None:
@@ -82,11 +83,29 @@ def run(
       hashfleet run my.yaml --backend dask --scheduler tcp://10.0.0.5:8786 --out /shared/my
       hashfleet run my.yaml --backend processes --out results/my --resume
     """
-    from hashfleet.runner import simulate
-    from hashfleet.runner.plan import Mode, choose_plan
+    from hashfleet.results.render import ReportProcess
     from hashfleet.scenario import load_scenario
 
     sc = load_scenario(file, set_args=set_args)
+    with ReportProcess(enabled=write_report) as drawer:  # warms up while the paths run
+        _run(sc, out, paths, seed, store_paths, chunk_paths, progress, drawer, svg, backend)
+
+
+def _run(
+    sc: Any,
+    out: Path | None,
+    paths: int | None,
+    seed: int | None,
+    store_paths: bool | None,
+    chunk_paths: int | None,
+    progress: bool | None,
+    drawer: Any,
+    svg: bool,
+    backend: dict[str, Any],
+) -> None:
+    from hashfleet.runner import simulate
+    from hashfleet.runner.plan import Mode, choose_plan
+
     if progress is None:
         progress = sys.stderr.isatty()
     out_dir = out if out is not None else Path("results") / sc.name
@@ -115,14 +134,15 @@ def run(
             res = simulate(sc, progress=lambda done, total: bar.update(1), **kwargs)
     else:
         res = simulate(sc, **kwargs)
+    if drawer is not None and drawer.enabled:
+        drawer.submit(res, out_dir, svg=svg)  # drawn in the helper while we save
     res.save(out_dir)
     click.echo(_run_report(res))
-    if write_report:
-        from hashfleet.results.report import write_report as make_report
+    if drawer is not None and drawer.enabled:
         from hashfleet.results.tables import write_tables
 
         write_tables(res, out_dir / "tables")
-        click.echo(f"Report: {make_report(res, out_dir)}")
+        click.echo(f"Report: {drawer.wait()}")
     click.echo(f"Results written to {out_dir}/")
 
 

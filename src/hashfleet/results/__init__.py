@@ -28,11 +28,11 @@ class Summary(dict[str, Any]):
 
     def __call__(self, confidence: float = 0.95) -> pd.DataFrame:
         """Decision metrics across paths with ``confidence`` intervals, one row each."""
-        from hashfleet.results.decision import per_path_decision, summarize
+        from hashfleet.results.decision import decision_frame, summarize
 
         if self._results is None:
             raise ValueError("summary: not attached to a Results")
-        return summarize(per_path_decision(self._results), confidence)
+        return summarize(decision_frame(self._results), confidence)
 
 
 @dataclass

@@ -109,12 +109,12 @@ def write_report(results: Results, out_dir: str | Path, *, svg: bool = True) -> 
     pathlib.Path
         ``out_dir/report.html``.
     """
-    from hashfleet.results.decision import per_path_decision, scenario_dict, summarize
+    from hashfleet.results.decision import decision_frame, scenario_dict, summarize
     from hashfleet.results.plots import (
         FAN_VARIABLES,
         distribution_figure,
         events_figure,
-        fan_figure,
+        fan_panels,
         fan_variables,
     )
 
@@ -123,16 +123,12 @@ def write_report(results: Results, out_dir: str | Path, *, svg: bool = True) -> 
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
     meta = results.metadata
-    decision = per_path_decision(results)
+    decision = decision_frame(results)
     table = summarize(decision)
-    charts: list[str] = []
-    for v in fan_variables(results.daily):
-        title = FAN_VARIABLES[v][0]
-        charts.append(
-            _chart(
-                fan_figure(results.daily, v, width=5.6, legend=False), figs / f"fan_{v}", title, svg
-            )
-        )
+    charts = [
+        _chart(fig, figs / f"fan_{v}", FAN_VARIABLES[v][0], svg)
+        for v, fig in fan_panels(results.daily, fan_variables(results.daily))
+    ]
     distributions = _chart(
         distribution_figure(decision), figs / "distributions", "Distributions across paths", svg
     )

@@ -241,20 +241,20 @@ class PlotAccessor:
 
     def distributions(self) -> Figure:
         """Per-path NPV, ending cash (and minimum cash) with VaR marked."""
-        from hashfleet.results.decision import per_path_decision
+        from hashfleet.results.decision import decision_frame
         from hashfleet.results.plots import distribution_figure
 
-        return distribution_figure(per_path_decision(self._results))
+        return distribution_figure(decision_frame(self._results))
 
 
 def results_html(results: Results) -> str:
     """A short HTML card of a run for Jupyter: facts and five decision figures."""
     from hashfleet.results.base import format_value
-    from hashfleet.results.decision import per_path_decision, summarize
+    from hashfleet.results.decision import decision_frame, summarize
 
     m = results.metadata
     try:
-        table = summarize(per_path_decision(results))
+        table = summarize(decision_frame(results))
     except (KeyError, ValueError):  # a run without the metrics component
         table = pd.DataFrame()
     keys = [

@@ -1,0 +1,83 @@
+"""What the report adds to ``hashfleet run``: wall time with ``--report`` over ``--no-report``.
+
+``python -m benchmarks.report_cost [--scenario scenarios/baseline.yaml] [--paths 1000]
+[--rounds 3] [--extra ARG ...]`` runs the command alternately without and with the report
+(interleaved, so a change in the machine's load hits both alike), each in its own
+subprocess, and prints one JSON line per run and the medians with the ratio
+``with / without``.  The target is a ratio below 1.10 (issue 15).  ``--extra`` passes more
+arguments to both (e.g. ``--extra=--svg``); ``HASHFLEET_REPORT_PROCESS=0`` in the
+environment measures the in-process report instead of the helper process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def _one(scenario: str, paths: int, report: bool, out: Path, extra: list[str]) -> float:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(HERE / "src"), env.get("PYTHONPATH", "")) if p
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "hashfleet",
+        "run",
+        scenario,
+        "--paths",
+        str(paths),
+        "--out",
+        str(out),
+        "--report" if report else "--no-report",
+        "--no-progress",
+        *extra,
+    ]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=HERE, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+    return wall
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure and print; returns 0."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--scenario", default="scenarios/baseline.yaml")
+    ap.add_argument("--paths", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--extra", action="append", default=[])
+    args = ap.parse_args(argv)
+    walls: dict[bool, list[float]] = {False: [], True: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(args.rounds):
+            order = (False, True) if r % 2 == 0 else (True, False)
+            for report in order:
+                w = _one(args.scenario, args.paths, report, Path(tmp) / str(report), args.extra)
+                walls[report].append(w)
+                load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+                print(json.dumps({"round": r, "report": report, "wall_s": round(w, 3),
+                                  "load1": round(load, 2)}), flush=True)  # fmt: skip
+    without = statistics.median(walls[False])
+    with_ = statistics.median(walls[True])
+    print(
+        f"{args.scenario} --paths {args.paths}, {args.rounds} rounds: median wall "
+        f"--no-report {without:.2f} s, --report {with_:.2f} s, ratio {with_ / without:.3f} "
+        f"(+{100 * (with_ / without - 1):.1f} %)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
