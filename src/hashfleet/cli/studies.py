@@ -37,6 +37,7 @@ __all__ = ["backtest", "calibrate", "compare_command", "sweep"]
     help="Keep each scenario's block store (every path's daily values) after it is summarised.",
 )
 @click.option("--progress/--no-progress", default=None, help="Report each finished block.")
+@_report_option
 @_backend_options
 @set_option
 def sweep(
@@ -44,6 +45,8 @@ def sweep(
     out: Path,
     keep_blocks: bool,
     progress: bool | None,
+    write_report: bool,
+    svg: bool,
     set_args: Sequence[str],
     **backend: Any,
 ) -> None:
@@ -83,6 +86,10 @@ def sweep(
             cols.append(c)
     click.echo(t[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
     click.echo(f"{len(t)} scenarios; table written to {out}/sweep.parquet and {out}/sweep.csv")
+    if write_report:
+        from hashfleet.results.study_report import write_sweep_report
+
+        click.echo(f"Report: {write_sweep_report(t, res.parameters, out, svg=svg)}")
     if res.failures:
         raise BlocksFailedError(res.failures, total=res.blocks_run)
 
@@ -143,6 +150,7 @@ def compare_command(
     out: Path | None,
     store_paths: bool | None,
     write_report: bool,
+    svg: bool,
     set_args: Sequence[str],
 ) -> None:
     """Run the strategies of scenario FILE on common random numbers and compare them.
@@ -178,7 +186,7 @@ def compare_command(
             out if out is not None else Path("results") / f"{cmp.metadata['scenario']}-compare"
         )
         save_comparison(cmp, out_dir)
-        click.echo(f"Report: {write_comparison_report(cmp, out_dir)}")
+        click.echo(f"Report: {write_comparison_report(cmp, out_dir, svg=svg)}")
     if csv_out is not None:
         cmp.to_csv(csv_out)
         click.echo(f"wrote {csv_out}")
@@ -255,10 +263,18 @@ def calibrate(from_date: Any, to_date: Any, out: Path | None, max_evaluations: i
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Directory for summary.json, CSV/Markdown tables and PNG plots.",
+    help="Directory for summary.json, CSV/Markdown tables, PNG plots and report.html.",
 )
+@_report_option
 def backtest(
-    from_date: Any, to_date: Any, paths: int, seed: int, shock_rate: float, out: Path
+    from_date: Any,
+    to_date: Any,
+    paths: int,
+    seed: int,
+    shock_rate: float,
+    out: Path,
+    write_report: bool,
+    svg: bool,
 ) -> None:
     """Back-test the endogenous network on history: real price, real start, MC bands.
 
@@ -276,3 +292,7 @@ def backtest(
     )
     write_backtest(res, out)
     click.echo((out / "table.md").read_text(), nl=False)
+    if write_report:
+        from hashfleet.results.study_report import write_backtest_report
+
+        click.echo(f"Report: {write_backtest_report(res, out, svg=svg)}")

@@ -169,7 +169,7 @@ def write_comparison_report(cmp: Comparison, out_dir: str | Path, *, svg: bool =
         ``out_dir/report.html``.
     """
     from hashfleet.results.decision import summarize
-    from hashfleet.results.plots import comparison_figure
+    from hashfleet.results.plots import comparison_figure, strategy_fan_figure
 
     t0 = time.perf_counter()
     out = Path(out_dir)
@@ -183,6 +183,15 @@ def write_comparison_report(cmp: Comparison, out_dir: str | Path, *, svg: bool =
         if {"npv_usd", "final_cash_usd", "irr_per_year", "gross_margin_pct"} <= set(cmp.per_path[s])
     }
     chart = _chart(comparison_figure(cmp), figs / "paired_differences", "Paired differences", svg)
+    daily = {s: cmp.daily[s] for s in cmp.strategies if s in getattr(cmp, "daily", {})}
+    fans = ""
+    if len(daily) == len(cmp.strategies):
+        fans = _chart(
+            strategy_fan_figure(daily),
+            figs / "strategy_fans",
+            "Per strategy: median (line), P25–P75 (band), P5 and P95 (dotted)",
+            svg,
+        )
     draws = "independent draws" if m.get("independent") else "common random numbers"
     facts = {
         "strategies": ", ".join(cmp.strategies),
@@ -199,6 +208,8 @@ def write_comparison_report(cmp: Comparison, out_dir: str | Path, *, svg: bool =
     if per_strategy:
         body += ["<h2>Decision metrics per strategy</h2>", _strategy_table(per_strategy)]
         body.append(f"<p class='note'>{_NOTE_INTERVALS}</p>")
+    if fans:
+        body += ["<h2>Daily paths per strategy</h2>", fans]
     body += [
         f"<h2>Paired per path vs {html.escape(ref)}</h2>",
         _paired_table(cmp),
@@ -329,13 +340,31 @@ def _paired_table(cmp: Comparison) -> str:
             f"<td class='num'>{format_value(r['mean_diff'], unit)}</td>"
             f"<td class='num'>{format_value(r['ci_low'], unit)} – "
             f"{format_value(r['ci_high'], unit)}</td>"
-            f"<td class='num'>{r['p_beats']:.2f} [{r['p_low']:.2f}, {r['p_high']:.2f}]</td></tr>"
+            f"<td class='num'>{_p_cell(r)}</td><td>{_paths_cell(metric, r)}</td></tr>"
         )
     return (
         "<table class='decision'><thead><tr><th>strategy</th><th>metric</th>"
-        "<th>mean difference</th><th>interval</th><th>P(beats reference)</th></tr></thead>"
+        "<th>mean difference</th><th>interval</th><th>P(beats reference)</th>"
+        "<th>paths</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _p_cell(r: dict[str, Any]) -> str:
+    vals = [r.get(k) for k in ("p_beats", "p_low", "p_high")]
+    if any(v is None or not np.isfinite(float(v)) for v in vals):
+        return "–"
+    return f"{vals[0]:.2f} [{vals[1]:.2f}, {vals[2]:.2f}]"
+
+
+def _paths_cell(metric: str, r: dict[str, Any]) -> str:
+    """All paths, or how many lack the metric (no IRR) on either side."""
+    n, gone = r.get("n"), r.get("n_missing")
+    if n is None or gone is None or not np.isfinite(float(gone)) or not gone:
+        return "all"
+    what = "IRR" if metric.startswith("irr") else "value"
+    share = 100.0 * float(gone) / (float(n) + float(gone))
+    return f"{int(n):,} (no {what} on {share:.0f} % of paths)"
 
 
 def _metadata(meta: dict[str, Any], resolved_yaml: str) -> str:

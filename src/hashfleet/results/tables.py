@@ -189,6 +189,14 @@ def save_comparison(cmp: Comparison, out_dir: str | Path) -> Path:
     doc = json.loads(cmp.to_json())
     doc["strategies"] = cmp.strategies
     doc["metrics"] = cmp.metrics
+    files = {}
+    for k, s in enumerate(cmp.strategies):  # file names by position: any strategy name
+        if s in cmp.daily:
+            (out / "daily").mkdir(exist_ok=True)
+            files[s] = f"daily/{k}.nc"
+            with write_atomic(out / files[s]) as tmp:
+                cmp.daily[s].to_netcdf(tmp, engine="netcdf4")
+    doc["daily_files"] = files
     with write_atomic(out / "comparison.json") as tmp:
         tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return out
@@ -218,7 +226,13 @@ def load_comparison(out_dir: str | Path, cls: Callable[..., T]) -> T:
 
     summary = frame(doc["summary"], ["strategy", "metric"])
     paired = frame(doc["paired"], ["strategy", "metric"])
-    return cls(doc["strategies"], doc["metrics"], per_path, summary, paired, doc["metadata"])
+    daily = {}
+    for s, name in doc.get("daily_files", {}).items():
+        with xr.open_dataset(d / name, engine="netcdf4") as ds:
+            daily[s] = ds.load()
+    return cls(
+        doc["strategies"], doc["metrics"], per_path, summary, paired, doc["metadata"], daily=daily
+    )
 
 
 class PlotAccessor:
