@@ -68,7 +68,7 @@ FAN_VARIABLES: dict[str, tuple[str, str, float]] = {
     "difficulty": ("Difficulty", "T", 1e-12),
     "btc_price_usd": ("BTC price", "USD thousand", 1e-3),
     "fleet_hashrate_ehs": ("Fleet hashrate (running)", "EH/s", 1.0),
-    "fleet_j_per_th": ("Fleet efficiency (running)", "J/TH", 1.0),
+    "fleet_j_per_th": ("Fleet efficiency (running; gap: nothing runs)", "J/TH", 1.0),
     "installed_j_per_th": ("Installed efficiency", "J/TH", 1.0),
     "production_btc": ("Production", "BTC/day", 1.0),
     "revenue_usd": ("Revenue", "USD m/day", 1e-6),
@@ -80,6 +80,10 @@ FAN_VARIABLES: dict[str, tuple[str, str, float]] = {
     "mining_mw": ("MW mining", "MW", 1.0),
     "hpc_mw": ("MW AI/HPC", "MW", 1.0),
 }
+
+#: Ratios the engine records as 0 on a path where nothing runs (no TH/s to divide by): drawn
+#: as gaps ("—"), never as an efficiency of 0 J/TH.
+NONE_WHEN_ZERO = frozenset({"fleet_j_per_th", "installed_j_per_th"})
 
 _BLUE = "#1f5fa8"
 _ORANGE = "#d9730d"
@@ -389,9 +393,13 @@ def strategy_fan_figure(
 
             da = d[name]
 
-            def q(p: float, da: xr.DataArray = da, qs: np.ndarray = qs) -> np.ndarray | None:
+            def q(
+                p: float, da: xr.DataArray = da, qs: np.ndarray = qs, name: str = name
+            ) -> np.ndarray | None:
                 hit = np.flatnonzero(np.isclose(qs, p))
-                return None if not hit.size else da.isel(quantile=int(hit[0])).to_numpy()
+                if not hit.size:
+                    return None
+                return _gaps(name, da.isel(quantile=int(hit[0])).to_numpy())
 
             lo, hi, med = q(0.25), q(0.75), q(0.5)
             if lo is not None and hi is not None:
@@ -513,7 +521,9 @@ def _fan(ax: Axes, daily: xr.Dataset, name: str, legend: bool, restyle: bool = T
 
     def q(p: float) -> np.ndarray | None:
         hit = np.flatnonzero(np.isclose(qs, p))
-        return None if not hit.size else da.isel(quantile=int(hit[0])).to_numpy() * scale
+        return (
+            None if not hit.size else _gaps(name, da.isel(quantile=int(hit[0])).to_numpy()) * scale
+        )
 
     outer = (q(0.05), q(0.95))
     inner = (q(0.25), q(0.75))
@@ -526,7 +536,10 @@ def _fan(ax: Axes, daily: xr.Dataset, name: str, legend: bool, restyle: bool = T
         ax.plot(dates, med, color=_BLUE, lw=1.3, label="median")
     mean = f"{name}_mean"
     if mean in daily:
-        ax.plot(dates, daily[mean].to_numpy() * scale, color=_ORANGE, lw=0.9, ls="--", label="mean")
+        ax.plot(
+            dates, _gaps(name, daily[mean].to_numpy()) * scale, color=_ORANGE, lw=0.9, ls="--",
+            label="mean",
+        )  # fmt: skip
     if name == "cash_usd":
         ax.axhline(0, color="#c0392b", lw=0.8)
     ax.set_title(f"{title} ({unit})", fontsize=10)
@@ -535,6 +548,13 @@ def _fan(ax: Axes, daily: xr.Dataset, name: str, legend: bool, restyle: bool = T
         _style(ax)
     if legend:
         ax.legend(loc="best", fontsize=7, frameon=True, framealpha=0.8, ncols=2)
+
+
+def _gaps(name: str, y: np.ndarray) -> np.ndarray:
+    """``y`` with the zeros of a :data:`NONE_WHEN_ZERO` ratio as NaN (a gap in the line)."""
+    if name not in NONE_WHEN_ZERO:
+        return y
+    return np.where(y > 0, y, np.nan)
 
 
 def _style(ax: Axes) -> None:
