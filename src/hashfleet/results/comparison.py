@@ -99,7 +99,7 @@ class Comparison:
 
     def plot(self, metrics: Sequence[str] | None = None) -> Any:
         """Paired-difference histograms per metric (:mod:`hashfleet.results.plots`)."""
-        from hashfleet.results.plots import comparison_figure
+        from hashfleet.results.comparison_plots import comparison_figure
 
         return comparison_figure(self, metrics)
 

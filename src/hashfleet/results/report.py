@@ -18,6 +18,7 @@ import base64
 import html
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -168,8 +169,8 @@ def write_comparison_report(cmp: Comparison, out_dir: str | Path, *, svg: bool =
     pathlib.Path
         ``out_dir/report.html``.
     """
+    from hashfleet.results.comparison_plots import comparison_figure, strategy_fan_figure
     from hashfleet.results.decision import summarize
-    from hashfleet.results.plots import comparison_figure, strategy_fan_figure
 
     t0 = time.perf_counter()
     out = Path(out_dir)
@@ -350,14 +351,14 @@ def _paired_table(cmp: Comparison) -> str:
     )
 
 
-def _p_cell(r: dict[str, Any]) -> str:
+def _p_cell(r: Mapping[Any, Any]) -> str:
     vals = [r.get(k) for k in ("p_beats", "p_low", "p_high")]
     if any(v is None or not np.isfinite(float(v)) for v in vals):
         return "–"
     return f"{vals[0]:.2f} [{vals[1]:.2f}, {vals[2]:.2f}]"
 
 
-def _paths_cell(metric: str, r: dict[str, Any]) -> str:
+def _paths_cell(metric: str, r: Mapping[Any, Any]) -> str:
     """All paths, or how many lack the metric (no IRR) on either side."""
     n, gone = r.get("n"), r.get("n_missing")
     if n is None or gone is None or not np.isfinite(float(gone)) or not gone:

@@ -72,7 +72,7 @@ def write_sweep_report(
             {
                 "scenarios": len(table),
                 "ok": len(ok),
-                "failed": int((table.get("status") == "failed").sum()) if "status" in table else 0,
+                "failed": int((table["status"] == "failed").sum()) if "status" in table else 0,
             },
         )
     ]

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from hashfleet.scenario.capital import CapitalSpec
+from hashfleet.scenario.cases import CaseSpec, check_case_weights
 from hashfleet.scenario.fields import ScenarioPath, Spec, _f
 from hashfleet.scenario.hpc import HpcSpec
 
@@ -1231,3 +1232,13 @@ class Scenario(Spec):
         description="Capital plan: treasury policy, debt instruments, equity, covenants; "
         "insolvent paths stop (docs/capital.md).",
     )
+    cases: dict[str, CaseSpec] | None = _f(
+        None,
+        description="Weighted bear/base/bull cases for `hashfleet sensitivity --cases` "
+        "(weights sum to 1); ignored by `hashfleet run`.",
+    )
+
+    @field_validator("cases")
+    @classmethod
+    def _case_weights(cls, v: dict[str, CaseSpec] | None) -> dict[str, CaseSpec] | None:
+        return check_case_weights(v)
