@@ -5,7 +5,8 @@
 (interleaved, so a change in the machine's load hits both alike), each in its own
 subprocess, and prints one JSON line per run and the medians with the ratio
 ``with / without``.  The target is a ratio below 1.10 (issue 15).  ``--extra`` passes more
-arguments to both (e.g. ``--extra=--svg``); ``HASHFLEET_REPORT_PROCESS=0`` in the
+arguments to both (e.g. ``--extra=--svg``); ``--tree DIR`` measures another source tree (for a
+before/after: ``git archive REV src | tar -x -C DIR``); ``HASHFLEET_REPORT_PROCESS=0`` in the
 environment measures the in-process report instead of the helper process.
 """
 
@@ -24,10 +25,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent.parent
 
 
-def _one(scenario: str, paths: int, report: bool, out: Path, extra: list[str]) -> float:
+def _one(
+    scenario: str, paths: int, report: bool, out: Path, extra: list[str], tree: Path = HERE
+) -> float:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(HERE / "src"), env.get("PYTHONPATH", "")) if p
+        p for p in (str(tree / "src"), env.get("PYTHONPATH", "")) if p
     )
     cmd = [
         sys.executable,
@@ -58,13 +61,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--paths", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--extra", action="append", default=[])
+    ap.add_argument(
+        "--tree",
+        type=Path,
+        default=HERE,
+        help="Source tree to measure (its src/ first on the path), e.g. an older checkout "
+        "made with `git archive REV src | tar -x -C DIR` [this tree].",
+    )
     args = ap.parse_args(argv)
     walls: dict[bool, list[float]] = {False: [], True: []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
             order = (False, True) if r % 2 == 0 else (True, False)
             for report in order:
-                w = _one(args.scenario, args.paths, report, Path(tmp) / str(report), args.extra)
+                out = Path(tmp) / str(report)
+                w = _one(args.scenario, args.paths, report, out, args.extra, args.tree)
                 walls[report].append(w)
                 load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
                 print(json.dumps({"round": r, "report": report, "wall_s": round(w, 3),
@@ -72,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     without = statistics.median(walls[False])
     with_ = statistics.median(walls[True])
     print(
-        f"{args.scenario} --paths {args.paths}, {args.rounds} rounds: median wall "
+        f"{args.tree}: {args.scenario} --paths {args.paths}, {args.rounds} rounds: median wall "
         f"--no-report {without:.2f} s, --report {with_:.2f} s, ratio {with_ / without:.3f} "
         f"(+{100 * (with_ / without - 1):.1f} %)"
     )

@@ -396,7 +396,7 @@ def _fan(ax: Axes, daily: xr.Dataset, name: str, legend: bool, restyle: bool = T
     if med is not None:
         ax.plot(dates, med, color=_BLUE, lw=1.3, label="median")
     mean = f"{name}_mean"
-    if mean in daily:
+    if mean in daily and name not in NONE_WHEN_ZERO:  # that mean averages idle paths' zeros
         ax.plot(
             dates, _gaps(name, daily[mean].to_numpy()) * scale, color=_ORANGE, lw=0.9, ls="--",
             label="mean",
