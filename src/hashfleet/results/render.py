@@ -1,20 +1,24 @@
 """Render a run's report in a helper process that warms up while the simulation runs.
 
-Where the time of a report goes (``hashfleet run scenarios/baseline.yaml --paths 1000`` on
-a 2-core machine, measured with ``benchmarks/report_cost.py``): importing matplotlib and
-its Agg backend ~0.4–0.8 s, drawing 18 panels ~0.6 s, CSV/Parquet tables ~0.4 s — against
-a simulation of 2.5–5 s, which runs on one core (BLAS held to one thread).  Drawing and the
-tables are made cheaper where they are (one reused figure for the fan charts, one polygon
-per histogram, SVG only on request), but the import alone would break a 10 % budget.
+Where the time of a report went (``hashfleet run scenarios/baseline.yaml --paths 1000``,
+2-core machine, before this module): importing matplotlib and its Agg backend ~0.4–0.8 s,
+drawing 18 panels and encoding PNG and SVG ~2 s, CSV/Parquet tables ~0.4 s, against a
+simulation of 2.5–5 s on one core (BLAS held to one thread): +45 % wall time.  Drawing is
+cheaper now where it happens (one reused figure for the fan charts, one polygon per
+histogram, SVG only on request, the per-path decision frame computed once): the tables and
+report cost ~1.75 s of CPU instead of ~3.1 s (``benchmarks/report_cost.py``); but in-process
+that is still ~20 % of the command, the matplotlib import alone ~7 %.
 
 So :class:`ReportProcess` starts ``python -m hashfleet.results.render`` *before* the
-simulation: the child imports matplotlib and the report modules on the otherwise idle core
-and waits.  When the run is done, :meth:`ReportProcess.submit` pickles the results without
-their full paths (the per-path decision metrics, which need them, are computed here first
-and travel in the results' cache, see :func:`~hashfleet.results.decision.decision_frame`)
-to a file in the output directory and names it on the child's standard input; the child
-draws the report while this process saves the netCDF files and writes the tables.  If the
-child cannot start or fails, the report is drawn here instead — same output, only slower.
+simulation: the child imports matplotlib and the report modules on a core the simulation
+leaves idle, and waits.  When the run is done, :meth:`ReportProcess.submit` pickles the
+results without their full paths (the per-path decision metrics, which need them, are
+computed here first and travel in the results' cache, see
+:func:`~hashfleet.results.decision.decision_frame`) to a file in the output directory and
+names it on the child's standard input; the child draws the report while this process saves
+the netCDF files and writes the tables.  On a saturated machine (no idle core) the helper
+would only compete with the simulation, so the report is drawn in-process there
+(:func:`_use_child`); if the child cannot start or fails, too — same output, only slower.
 """
 
 from __future__ import annotations
