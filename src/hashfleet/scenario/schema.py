@@ -1234,8 +1234,9 @@ class Scenario(Spec):
     )
     cases: dict[str, CaseSpec] | None = _f(
         None,
-        description="Weighted bear/base/bull cases for `hashfleet sensitivity --cases` "
-        "(weights sum to 1); ignored by `hashfleet run`.",
+        description="Weighted cases for `hashfleet sensitivity --cases`: name -> {weight: "
+        "probability, set: {dotted.path: value}}, weights summing to 1 (e.g. bear/base/bull); "
+        "ignored by `hashfleet run`.",
     )
 
     @field_validator("cases")
