@@ -142,10 +142,13 @@ def test_comparison_report_round_trip(tmp_path: Path) -> None:
         back.per_path["refresh-frontier"], cmp.per_path["refresh-frontier"], check_dtype=False
     )
     pd.testing.assert_frame_equal(back.paired, cmp.paired, check_dtype=False)
+    assert list(back.daily) == cmp.strategies
+    xr.testing.assert_allclose(back.daily["hold"], cmp.daily["hold"])
     page = report(tmp_path)
     text = page.read_text(encoding="utf-8")
     _assert_self_contained(text)
     assert "paired_differences" in text and "P(cash &lt; 0 at any time)" in text
+    assert "data-name='strategy_fans'" in text  # per-strategy fan charts
     assert (tmp_path / "figures" / "paired_differences.svg").is_file()
     assert write_comparison_report(back, tmp_path / "again").is_file()
     assert len(cmp.plot().axes) >= len(cmp.metrics)

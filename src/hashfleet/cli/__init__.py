@@ -7,7 +7,8 @@ shared options); its commands register on it from one module per area:
   ``catalogue``;
 * :mod:`hashfleet.cli.runs` -- ``run`` (and its summary table), ``report``;
 * :mod:`hashfleet.cli.stress` -- ``stress``;
-* :mod:`hashfleet.cli.studies` -- ``sweep``, ``compare``, ``calibrate``, ``backtest``.
+* :mod:`hashfleet.cli.studies` -- ``sweep``, ``compare``, ``calibrate``, ``backtest``,
+  ``sensitivity``.
 
 Adding a command: write a function in the module of its area (or a new module imported
 below), decorate it with ``@cli.command()`` (or ``@scenario.command()``), use

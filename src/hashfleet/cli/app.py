@@ -244,6 +244,12 @@ def _backend_options(fn: F) -> F:
 
 
 def _report_option(fn: F) -> F:
+    """``--report/--no-report`` (``write_report``) and ``--svg`` (``svg``)."""
+    fn = click.option(
+        "--svg",
+        is_flag=True,
+        help="Also write every chart of the report as SVG (`hashfleet report` does by default).",
+    )(fn)
     return click.option(
         "--report/--no-report",
         "write_report",

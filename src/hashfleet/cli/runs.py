@@ -63,6 +63,7 @@ def run(
     chunk_paths: int | None,
     progress: bool | None,
     write_report: bool,
+    svg: bool,
     set_args: Sequence[str],
     max_memory_gb: float | None = None,
     **backend: Any,
@@ -92,11 +93,42 @@ def run(
       hashfleet run my.yaml --backend dask --scheduler tcp://10.0.0.5:8786 --out /shared/my
       hashfleet run my.yaml --backend processes --out results/my --resume
     """
-    from hashfleet.runner import simulate
-    from hashfleet.runner.plan import Mode, choose_plan
+    from hashfleet.results.render import ReportProcess
     from hashfleet.scenario import load_scenario
 
     sc = load_scenario(file, set_args=set_args)
+    with ReportProcess(enabled=write_report) as drawer:  # warms up while the paths run
+        _run(
+            sc,
+            out,
+            paths,
+            seed,
+            store_paths,
+            chunk_paths,
+            progress,
+            drawer,
+            svg,
+            backend,
+            max_memory_gb,
+        )
+
+
+def _run(
+    sc: Any,
+    out: Path | None,
+    paths: int | None,
+    seed: int | None,
+    store_paths: bool | None,
+    chunk_paths: int | None,
+    progress: bool | None,
+    drawer: Any,
+    svg: bool,
+    backend: dict[str, Any],
+    max_memory_gb: float | None = None,
+) -> None:
+    from hashfleet.runner import simulate
+    from hashfleet.runner.plan import Mode, choose_plan
+
     if progress is None:
         progress = sys.stderr.isatty()
     out_dir = out if out is not None else Path("results") / sc.name
@@ -129,16 +161,19 @@ def run(
     click.echo(_run_report(res))
     from hashfleet.results.folder import staged_folder
 
-    # one folder, complete from this run or untouched: written beside, then swapped in
+    # one folder, complete from this run or untouched: written beside, then swapped in; the
+    # report is drawn into it too (by the helper process while we save, when it runs)
+    drawing = drawer is not None and drawer.enabled
     with staged_folder(out_dir, "run", keep=("blocks",)) as stage:
+        if drawing:
+            drawer.submit(res, stage, svg=svg)
         res.write_files(stage)
-        if write_report:
-            from hashfleet.results.report import write_report as make_report
+        if drawing:
             from hashfleet.results.tables import write_tables
 
             write_tables(res, stage / "tables")
-            make_report(res, stage)
-    if write_report:
+            drawer.wait()
+    if drawing:
         click.echo(f"Report: {out_dir / 'report.html'}")
     click.echo(f"Results written to {out_dir}/")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from hashfleet.cli.app import cli, set_option
+from hashfleet.cli.app import _report_option, cli, set_option
 from hashfleet.errors import InputError
 
 __all__ = ["stress_command"]
@@ -56,8 +56,9 @@ __all__ = ["stress_command"]
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory for stress.json [results/<scenario name>-stress].",
+    help="Output directory for stress.json and report.html [results/<scenario name>-stress].",
 )
+@_report_option
 @set_option
 def stress_command(
     file: Path,
@@ -69,6 +70,8 @@ def stress_command(
     threshold: float,
     between: tuple[float, float] | None,
     out: Path | None,
+    write_report: bool,
+    svg: bool,
     set_args: Sequence[str],
 ) -> None:
     """Stress the capital plan of scenario FILE (its ``capital:`` section).
@@ -88,7 +91,7 @@ def stress_command(
     """
     import json
 
-    from hashfleet.results.base import write_atomic
+    from hashfleet.results.base import json_safe, write_atomic
     from hashfleet.scenario import load_scenario, load_scenario_data
     from hashfleet.studies.stress import (
         SHOCKS,
@@ -152,8 +155,13 @@ def stress_command(
     out_dir = out if out is not None else Path("results") / f"{sc.name}-stress"
     out_dir.mkdir(parents=True, exist_ok=True)
     with write_atomic(out_dir / "stress.json") as tmp:
-        tmp.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+        text = json.dumps(json_safe(result), indent=2, default=str, allow_nan=False)
+        tmp.write_text(text + "\n", encoding="utf-8")
     click.echo(f"Results written to {out_dir}/stress.json")
+    if write_report:
+        from hashfleet.results.study_report import write_stress_report
+
+        click.echo(f"Report: {write_stress_report(result, out_dir, svg=svg)}")
 
 
 #: Upper end of a reverse stress test's default bracket, per shock.

@@ -20,7 +20,7 @@ from hashfleet.cli.app import (
     set_option,
 )
 
-__all__ = ["backtest", "calibrate", "compare_command", "sweep"]
+__all__ = ["backtest", "calibrate", "compare_command", "sensitivity", "sweep"]
 
 
 @cli.command()
@@ -37,6 +37,7 @@ __all__ = ["backtest", "calibrate", "compare_command", "sweep"]
     help="Keep each scenario's block store (every path's daily values) after it is summarised.",
 )
 @click.option("--progress/--no-progress", default=None, help="Report each finished block.")
+@_report_option
 @_backend_options
 @set_option
 def sweep(
@@ -44,6 +45,8 @@ def sweep(
     out: Path,
     keep_blocks: bool,
     progress: bool | None,
+    write_report: bool,
+    svg: bool,
     set_args: Sequence[str],
     **backend: Any,
 ) -> None:
@@ -83,6 +86,10 @@ def sweep(
             cols.append(c)
     click.echo(t[cols].to_string(index=False, float_format=lambda x: f"{x:,.4g}"))
     click.echo(f"{len(t)} scenarios; table written to {out}/sweep.parquet and {out}/sweep.csv")
+    if write_report:
+        from hashfleet.results.study_report import write_sweep_report
+
+        click.echo(f"Report: {write_sweep_report(t, res.parameters, out, svg=svg)}")
     if res.failures:
         raise BlocksFailedError(res.failures, total=res.blocks_run)
 
@@ -143,6 +150,7 @@ def compare_command(
     out: Path | None,
     store_paths: bool | None,
     write_report: bool,
+    svg: bool,
     set_args: Sequence[str],
 ) -> None:
     """Run the strategies of scenario FILE on common random numbers and compare them.
@@ -180,7 +188,7 @@ def compare_command(
         )
         with staged_folder(out_dir, "comparison") as stage:
             write_comparison_files(cmp, stage)
-            write_comparison_report(cmp, stage)
+            write_comparison_report(cmp, stage, svg=svg)
         click.echo(f"Report: {out_dir / 'report.html'}")
     if csv_out is not None:
         cmp.to_csv(csv_out)
@@ -344,8 +352,9 @@ def calibrate(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Directory for summary.json, CSV/Markdown tables and PNG plots.",
+    help="Directory for summary.json, CSV/Markdown tables, PNG plots and report.html.",
 )
+@_report_option
 def backtest(
     from_date: Any,
     to_date: Any,
@@ -356,6 +365,8 @@ def backtest(
     calibration: str,
     forecast: bool,
     out: Path,
+    write_report: bool,
+    svg: bool,
 ) -> None:
     """Back-test the endogenous network on history: real price, real start, MC bands.
 
@@ -404,3 +415,180 @@ def backtest(
     )
     write_backtest(res, out)
     click.echo((out / "table.md").read_text(), nl=False)
+    if write_report:
+        from hashfleet.results.study_report import write_backtest_report
+
+        click.echo(f"Report: {write_backtest_report(res, out, svg=svg)}")
+
+
+@cli.command("sensitivity")
+@file_argument
+@click.option(
+    "--vary",
+    "vary",
+    multiple=True,
+    metavar="FIELD=LOW:HIGH",
+    help="A numeric scenario field (dotted path, as --set) and its range; repeatable.",
+)
+@click.option(
+    "--metric",
+    "metrics",
+    multiple=True,
+    help="Per-path metric (repeatable) [npv_usd]: any of the per-path or decision metrics.",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["tornado", "sobol", "both"]),
+    default="both",
+    show_default=True,
+    help="One-at-a-time tornado, global Sobol indices, or both.",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=2),
+    default=32,
+    show_default=True,
+    help="Sobol base sample N (a power of 2); N x (factors + 2) runs.",
+)
+@click.option(
+    "--cases",
+    "with_cases",
+    is_flag=True,
+    help="Also run the scenario's weighted cases: section and combine them into one mixture.",
+)
+@click.option(
+    "--paths",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Monte Carlo paths of every run.",
+)
+@click.option("--seed", type=click.IntRange(min=0), help="Root seed of every run [run.seed].")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory [results/<scenario name>-sensitivity].",
+)
+@click.option("--progress/--no-progress", default=None, help="Show a progress bar per study.")
+@_report_option
+@set_option
+def sensitivity(
+    file: Path,
+    vary: Sequence[str],
+    metrics: Sequence[str],
+    method: str,
+    samples: int,
+    with_cases: bool,
+    paths: int,
+    seed: int | None,
+    out: Path | None,
+    progress: bool | None,
+    write_report: bool,
+    svg: bool,
+    set_args: Sequence[str],
+) -> None:
+    """Sensitivity of scenario FILE's metrics to its inputs, on common random numbers.
+
+    Every run uses the same seed, so differences come from the inputs, not from luck.
+    Tornado: each --vary field at its LOW and HIGH, the others at the scenario's value
+    (2 runs per field and the base). Sobol: the fields uniform on [LOW, HIGH], first-order
+    and total indices with bootstrap intervals (N x (fields + 2) runs). --cases: the
+    scenario's cases: section (bear/base/bull with probabilities) combined into one
+    mixture distribution. Writes OUT/sensitivity.json, CSV tables and report.html.
+
+    \b
+    Examples:
+      hashfleet sensitivity scenarios/baseline.yaml --paths 50 \\
+        --vary market.btc_price.start_usd=60000:140000 \\
+        --vary market.btc_price.volatility_per_year=0.3:0.9
+      hashfleet sensitivity my.yaml --vary finance.discount_rate_per_year=0.05:0.15 --method tornado
+      hashfleet sensitivity my.yaml --cases --metric npv_usd --metric final_cash_usd
+    """
+    import json
+    import time
+
+    import yaml
+
+    from hashfleet.progress import progress_bar
+    from hashfleet.results.base import write_atomic
+    from hashfleet.scenario import dump_resolved, load_scenario
+    from hashfleet.studies.sensitivity import (
+        Factor,
+        SensitivityResult,
+        base_values,
+        cases_mixture,
+        engine_evaluator,
+        parse_vary,
+        sobol_indices,
+        tornado,
+    )
+
+    t0 = time.perf_counter()
+    sc = load_scenario(file, set_args=set_args)
+    if not vary and not with_cases:
+        raise click.UsageError("give at least one --vary FIELD=LOW:HIGH, or --cases")
+    if with_cases and not sc.cases:
+        raise click.UsageError(f"--cases: {file} has no cases: section")
+    parsed = [parse_vary(v) for v in vary]
+    base = base_values(yaml.safe_load(dump_resolved(sc)), [p[0] for p in parsed])
+    factors = [
+        Factor(f, lo, hi, float(base[f]), integer=isinstance(base[f], int)) for f, lo, hi in parsed
+    ]
+    chosen = list(metrics) or ["npv_usd"]
+    sd = seed if seed is not None else sc.run.seed
+    if progress is None:
+        progress = sys.stderr.isatty()
+    calls = {"n": 0}
+    evaluate_engine = engine_evaluator(
+        file, paths=paths, seed=sd, metrics=chosen, set_args=set_args
+    )
+
+    def evaluate(overrides: Any) -> Any:
+        calls["n"] += 1
+        return evaluate_engine(overrides)
+
+    result = SensitivityResult(sc.name, chosen, factors)
+    if factors and method in ("tornado", "both"):
+        click.echo(f"Tornado: {2 * len(factors) + 1} runs of {paths:,} paths", err=True)
+        result.tornado = tornado(factors, evaluate, chosen)
+    if factors and method in ("sobol", "both"):
+        total = samples * (len(factors) + 2)
+        click.echo(f"Sobol: {total} runs of {paths:,} paths", err=True)
+        if progress:
+            with progress_bar(total, "sobol runs") as bar:
+                result.sobol = sobol_indices(
+                    factors, evaluate, chosen, n_base=samples, seed=sd, on_point=bar
+                )
+        else:
+            result.sobol = sobol_indices(factors, evaluate, chosen, n_base=samples, seed=sd)
+    if with_cases and sc.cases:
+        cases = {name: (c.weight, dict(c.set)) for name, c in sc.cases.items()}
+        result.cases, result.case_values = cases_mixture(cases, evaluate, chosen)
+        result.case_weights = {k: w for k, (w, _) in cases.items()}
+    result.metadata = {
+        "scenario": sc.name,
+        "paths": paths,
+        "seed": sd,
+        "runs": calls["n"],
+        "wall_time_s": round(time.perf_counter() - t0, 3),
+    }
+    out_dir = out if out is not None else Path("results") / f"{sc.name}-sensitivity"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with write_atomic(out_dir / "sensitivity.json") as tmp:
+        tmp.write_text(json.dumps(result.to_json(), indent=2, allow_nan=False, default=str) + "\n")
+    for kind, frames in (("tornado", result.tornado), ("sobol", result.sobol)):
+        for metric, df in frames.items():
+            df.to_csv(out_dir / f"{kind}_{metric}.csv", index=False)
+            click.echo(f"\n{kind} of {metric}:\n{df.to_string(index=False, float_format=_g)}")
+    if result.cases is not None:
+        result.cases.to_csv(out_dir / "cases.csv", index=False)
+        click.echo(f"\ncases:\n{result.cases.to_string(index=False, float_format=_g)}")
+    if write_report:
+        from hashfleet.results.sensitivity_report import write_sensitivity_report
+
+        click.echo(f"Report: {write_sensitivity_report(result, out_dir, svg=svg)}")
+    click.echo(f"Results written to {out_dir}/")
+
+
+def _g(x: float) -> str:
+    return f"{x:,.4g}"

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from hashfleet.results.base import write_atomic
+from hashfleet.results.base import json_safe, write_atomic
 
 __all__ = ["Results", "Summary", "write_atomic"]
 
@@ -28,11 +28,11 @@ class Summary(dict[str, Any]):
 
     def __call__(self, confidence: float = 0.95) -> pd.DataFrame:
         """Decision metrics across paths with ``confidence`` intervals, one row each."""
-        from hashfleet.results.decision import per_path_decision, summarize
+        from hashfleet.results.decision import decision_frame, summarize
 
         if self._results is None:
             raise ValueError("summary: not attached to a Results")
-        return summarize(per_path_decision(self._results), confidence)
+        return summarize(decision_frame(self._results), confidence)
 
 
 @dataclass
@@ -172,25 +172,12 @@ class Results:
         if "decision" not in summary:
             table = Summary.__call__(self.summary)  # type: ignore[arg-type]
             summary["decision"] = table.reset_index().to_dict(orient="records")
-        text = json.dumps(_finite(summary), indent=2, default=_json_default, allow_nan=False)
+        text = json.dumps(json_safe(summary), indent=2, default=_json_default, allow_nan=False)
         (folder / "summary.json").write_text(text + "\n")
 
 
 def _attrs(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: (v if isinstance(v, str | int | float) else json.dumps(v)) for k, v in meta.items()}
-
-
-def _finite(o: Any) -> Any:
-    """NaN and infinities as ``null`` (``summary.json`` stays standard JSON)."""
-    if isinstance(o, np.ndarray):
-        return _finite(o.tolist())
-    if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
-    if isinstance(o, list | tuple):
-        return [_finite(v) for v in o]
-    if isinstance(o, float | np.floating) and not np.isfinite(o):
-        return None
-    return o
 
 
 def _json_default(o: Any) -> Any:

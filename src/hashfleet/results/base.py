@@ -15,7 +15,14 @@ from typing import Any, Protocol
 import pandas as pd
 import xarray as xr
 
-__all__ = ["ComparisonLike", "ResultsLike", "format_value", "write_atomic"]
+__all__ = ["ComparisonLike", "ResultsLike", "format_value", "json_safe", "write_atomic"]
+
+#: Why a statistic of ``summary.json`` is ``null``.
+NULL_REASON = (
+    "null: the value is not a number on at least one path (a metric that does not exist "
+    "there, e.g. no IRR when the cash flows never change sign), so this statistic across all "
+    "paths is undefined; the decision table gives it over the paths where it exists"
+)
 
 
 class ResultsLike(Protocol):
@@ -41,8 +48,46 @@ class ComparisonLike(Protocol):
     summary: pd.DataFrame
     paired: pd.DataFrame
     metadata: dict[str, Any]
+    daily: dict[str, Any]
 
     def to_json(self) -> str: ...
+
+
+def json_safe(o: Any) -> Any:
+    """``o`` with every NaN or infinity as ``None`` (standard JSON, ``allow_nan=False``), and
+    beside each dict that lost a value a ``"null_reason"`` saying why.
+
+    Parameters
+    ----------
+    o : dict, list, tuple, numpy array or scalar
+
+    Returns
+    -------
+    Any
+        Plain Python data.
+    """
+    import numpy as np
+
+    if isinstance(o, np.ndarray):
+        return json_safe(o.tolist())
+    if isinstance(o, dict):
+        out = {k: json_safe(v) for k, v in o.items()}
+        if any(v is None and _nonfinite(o[k]) for k, v in out.items()):
+            out["null_reason"] = NULL_REASON
+        return out
+    if isinstance(o, list | tuple):
+        return [json_safe(v) for v in o]
+    if isinstance(o, np.generic):
+        o = o.item()
+    if _nonfinite(o):
+        return None
+    return o
+
+
+def _nonfinite(v: Any) -> bool:
+    import numpy as np
+
+    return isinstance(v, float | np.floating) and not math.isfinite(float(v))
 
 
 @contextmanager

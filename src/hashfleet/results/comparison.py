@@ -30,12 +30,17 @@ class Comparison:
     per_path : dict of str -> pandas.DataFrame
         Per strategy, the per-path metrics (index ``path``).
     summary : pandas.DataFrame
-        Per strategy and metric: ``mean, se, q05, q50, q95``.
+        Per strategy and metric: ``mean, se, q05, q50, q95`` over the paths where the
+        metric exists (``n`` of them; ``n_missing``: paths where it does not, e.g. no IRR).
     paired : pandas.DataFrame
         Per strategy (≠ reference) and metric: ``mean_diff, se_diff, ci_low, ci_high,
-        q05_diff, q50_diff, q95_diff, p_beats, p_low, p_high, n``.
+        q05_diff, q50_diff, q95_diff, p_beats, p_low, p_high, n, n_missing`` over the
+        paths where both strategies have the metric.
     metadata : dict
         Seed, paths, confidence, whether draws were independent.
+    daily : dict of str -> xarray.Dataset
+        Per strategy, :attr:`Results.daily` (the quantiles across paths per day): the
+        per-strategy fan charts.  Empty for comparisons saved before it existed.
     """
 
     strategies: list[str]
@@ -44,6 +49,7 @@ class Comparison:
     summary: pd.DataFrame
     paired: pd.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
+    daily: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, out_dir: str | Path) -> Comparison:
@@ -73,24 +79,27 @@ class Comparison:
             lines.append(f"  {metric} ({unit})")
             for s in self.strategies:
                 r = summary[(s, metric)]
-                lines.append(
-                    f"    {s:<{w}} {_num(r['mean']):>14}  [{_num(r['q05'])}, {_num(r['q95'])}]"
-                )
+                lines.append(f"    {s:<{w}} {_summary_cell(metric, r)}")
         lines += ["", f"Paired per path vs {ref!r}: mean difference [CI], P(beats {ref}) [CI]"]
         for s in self.strategies[1:]:
             lines.append(f"  {s}")
             for metric in self.metrics:
                 r = paired[(s, metric)]
+                n, gone = _counts(r)
+                if not n:
+                    lines.append(f"    {metric:<38} {_missing(metric, 1.0)} (on either side)")
+                    continue
                 lines.append(
                     f"    {metric:<38} {_num(r['mean_diff']):>14} "
                     f"[{_num(r['ci_low'])}, {_num(r['ci_high'])}]   "
                     f"P={r['p_beats']:.2f} [{r['p_low']:.2f}, {r['p_high']:.2f}]"
+                    + (f"   over the {n:,} paths where both have one" if gone else "")
                 )
         return "\n".join(lines)
 
     def plot(self, metrics: Sequence[str] | None = None) -> Any:
         """Paired-difference histograms per metric (:mod:`hashfleet.results.plots`)."""
-        from hashfleet.results.plots import comparison_figure
+        from hashfleet.results.comparison_plots import comparison_figure
 
         return comparison_figure(self, metrics)
 
@@ -136,10 +145,37 @@ class Comparison:
         return json.dumps(doc, indent=2) + "\n"
 
 
+def _counts(r: dict[Any, Any]) -> tuple[int, int]:
+    """(paths with the value, paths without) of a summary or paired row (older saved
+    comparisons have neither column: every path counted)."""
+    gone = r.get("n_missing")
+    gone = 0 if gone is None or not math.isfinite(float(gone)) else int(gone)
+    n = r.get("n")
+    n = -1 if n is None or not math.isfinite(float(n)) else int(n)
+    return n, gone
+
+
+def _missing(metric: str, share: float) -> str:
+    what = "IRR" if metric.startswith("irr") else "value"
+    return f"no {what} on {100.0 * share:.0f} % of paths"
+
+
+def _summary_cell(metric: str, r: dict[Any, Any]) -> str:
+    """``mean [q05, q95]`` over the paths with a value, and how many have none: a metric
+    that does not exist on a path (no IRR) is never averaged in, nor shown as ``nan``."""
+    n, gone = _counts(r)
+    if n == 0:
+        return f"{'—':>14}  {_missing(metric, 1.0)}"
+    cell = f"{_num(r['mean']):>14}  [{_num(r['q05'])}, {_num(r['q95'])}]"
+    if gone:
+        cell += f"  ({_missing(metric, gone / (n + gone))}; mean over the others)"
+    return cell
+
+
 def _num(x: float) -> str:
     """Compact number: 1.23e9 -> '1,230.0m'; small values with 2 decimals."""
     if not math.isfinite(x):
-        return "nan"
+        return "—"
     if abs(x) >= 1e6:
         return f"{x / 1e6:,.1f}m"
     if abs(x) >= 100:

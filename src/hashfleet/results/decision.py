@@ -61,6 +61,7 @@ __all__ = [
     "DECISION_METRICS",
     "cash_reductions",
     "cvar",
+    "decision_frame",
     "initial_investment_usd",
     "irr_per_year",
     "path_metrics",
@@ -136,6 +137,25 @@ def per_path_decision(results: Results) -> pd.DataFrame:
         fcf = results.paths["free_cash_flow_usd"].to_numpy()
         out |= cash_reductions(cash, fcf, initial_investment_usd(results))
     return pd.DataFrame(out, index=pd.Index(np.arange(revenue.shape[0]), name="path"))
+
+
+def decision_frame(results: Results) -> pd.DataFrame:
+    """:func:`per_path_decision`, computed once per :class:`Results` and kept on it.
+
+    ``save`` (for ``summary.json``), the report and the notebook views all need the same
+    frame; the cache lives in the instance's ``__dict__`` (so it also travels when the
+    results are pickled to the report process, which gets them without ``paths``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy, index ``path``.
+    """
+    cached = results.__dict__.get("_decision_frame")
+    if cached is None:
+        cached = per_path_decision(results)
+        results.__dict__["_decision_frame"] = cached
+    return cached.copy()
 
 
 def initial_investment_usd(results: Results) -> NDArray[np.float64]:

@@ -18,6 +18,7 @@ import base64
 import html
 import json
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -109,12 +110,12 @@ def write_report(results: Results, out_dir: str | Path, *, svg: bool = True) -> 
     pathlib.Path
         ``out_dir/report.html``.
     """
-    from hashfleet.results.decision import per_path_decision, scenario_dict, summarize
+    from hashfleet.results.decision import decision_frame, scenario_dict, summarize
     from hashfleet.results.plots import (
         FAN_VARIABLES,
         distribution_figure,
         events_figure,
-        fan_figure,
+        fan_panels,
         fan_variables,
     )
 
@@ -123,16 +124,12 @@ def write_report(results: Results, out_dir: str | Path, *, svg: bool = True) -> 
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
     meta = results.metadata
-    decision = per_path_decision(results)
+    decision = decision_frame(results)
     table = summarize(decision)
-    charts: list[str] = []
-    for v in fan_variables(results.daily):
-        title = FAN_VARIABLES[v][0]
-        charts.append(
-            _chart(
-                fan_figure(results.daily, v, width=5.6, legend=False), figs / f"fan_{v}", title, svg
-            )
-        )
+    charts = [
+        _chart(fig, figs / f"fan_{v}", FAN_VARIABLES[v][0], svg)
+        for v, fig in fan_panels(results.daily, fan_variables(results.daily))
+    ]
     distributions = _chart(
         distribution_figure(decision), figs / "distributions", "Distributions across paths", svg
     )
@@ -172,8 +169,8 @@ def write_comparison_report(cmp: Comparison, out_dir: str | Path, *, svg: bool =
     pathlib.Path
         ``out_dir/report.html``.
     """
+    from hashfleet.results.comparison_plots import comparison_figure, strategy_fan_figure
     from hashfleet.results.decision import summarize
-    from hashfleet.results.plots import comparison_figure
 
     t0 = time.perf_counter()
     out = Path(out_dir)
@@ -187,6 +184,15 @@ def write_comparison_report(cmp: Comparison, out_dir: str | Path, *, svg: bool =
         if {"npv_usd", "final_cash_usd", "irr_per_year", "gross_margin_pct"} <= set(cmp.per_path[s])
     }
     chart = _chart(comparison_figure(cmp), figs / "paired_differences", "Paired differences", svg)
+    daily = {s: cmp.daily[s] for s in cmp.strategies if s in getattr(cmp, "daily", {})}
+    fans = ""
+    if len(daily) == len(cmp.strategies):
+        fans = _chart(
+            strategy_fan_figure(daily),
+            figs / "strategy_fans",
+            "Per strategy: median (line), P25–P75 (band), P5 and P95 (dotted)",
+            svg,
+        )
     draws = "independent draws" if m.get("independent") else "common random numbers"
     facts = {
         "strategies": ", ".join(cmp.strategies),
@@ -203,6 +209,8 @@ def write_comparison_report(cmp: Comparison, out_dir: str | Path, *, svg: bool =
     if per_strategy:
         body += ["<h2>Decision metrics per strategy</h2>", _strategy_table(per_strategy)]
         body.append(f"<p class='note'>{_NOTE_INTERVALS}</p>")
+    if fans:
+        body += ["<h2>Daily paths per strategy</h2>", fans]
     body += [
         f"<h2>Paired per path vs {html.escape(ref)}</h2>",
         _paired_table(cmp),
@@ -333,13 +341,31 @@ def _paired_table(cmp: Comparison) -> str:
             f"<td class='num'>{format_value(r['mean_diff'], unit)}</td>"
             f"<td class='num'>{format_value(r['ci_low'], unit)} – "
             f"{format_value(r['ci_high'], unit)}</td>"
-            f"<td class='num'>{r['p_beats']:.2f} [{r['p_low']:.2f}, {r['p_high']:.2f}]</td></tr>"
+            f"<td class='num'>{_p_cell(r)}</td><td>{_paths_cell(metric, r)}</td></tr>"
         )
     return (
         "<table class='decision'><thead><tr><th>strategy</th><th>metric</th>"
-        "<th>mean difference</th><th>interval</th><th>P(beats reference)</th></tr></thead>"
+        "<th>mean difference</th><th>interval</th><th>P(beats reference)</th>"
+        "<th>paths</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def _p_cell(r: Mapping[Any, Any]) -> str:
+    vals = [r.get(k) for k in ("p_beats", "p_low", "p_high")]
+    if any(v is None or not np.isfinite(float(v)) for v in vals):
+        return "–"
+    return f"{vals[0]:.2f} [{vals[1]:.2f}, {vals[2]:.2f}]"
+
+
+def _paths_cell(metric: str, r: Mapping[Any, Any]) -> str:
+    """All paths, or how many lack the metric (no IRR) on either side."""
+    n, gone = r.get("n"), r.get("n_missing")
+    if n is None or gone is None or not np.isfinite(float(gone)) or not gone:
+        return "all"
+    what = "IRR" if metric.startswith("irr") else "value"
+    share = 100.0 * float(gone) / (float(n) + float(gone))
+    return f"{int(n):,} (no {what} on {share:.0f} % of paths)"
 
 
 def _metadata(meta: dict[str, Any], resolved_yaml: str) -> str:

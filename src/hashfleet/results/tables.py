@@ -199,6 +199,13 @@ def write_comparison_files(cmp: Comparison, out: Path) -> None:
     doc = json.loads(cmp.to_json())
     doc["strategies"] = cmp.strategies
     doc["metrics"] = cmp.metrics
+    files = {}
+    for k, s in enumerate(cmp.strategies):  # file names by position: any strategy name
+        if s in cmp.daily:
+            (out / "daily").mkdir(exist_ok=True)
+            files[s] = f"daily/{k}.nc"
+            cmp.daily[s].to_netcdf(out / files[s], engine="netcdf4")
+    doc["daily_files"] = files
     (out / "comparison.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
@@ -229,7 +236,13 @@ def load_comparison(out_dir: str | Path, cls: Callable[..., T]) -> T:
 
     summary = frame(doc["summary"], ["strategy", "metric"])
     paired = frame(doc["paired"], ["strategy", "metric"])
-    return cls(doc["strategies"], doc["metrics"], per_path, summary, paired, doc["metadata"])
+    daily = {}
+    for s, name in doc.get("daily_files", {}).items():
+        with xr.open_dataset(d / name, engine="netcdf4") as ds:
+            daily[s] = ds.load()
+    return cls(
+        doc["strategies"], doc["metrics"], per_path, summary, paired, doc["metadata"], daily=daily
+    )
 
 
 class PlotAccessor:
@@ -252,20 +265,20 @@ class PlotAccessor:
 
     def distributions(self) -> Figure:
         """Per-path NPV, ending cash (and minimum cash) with VaR marked."""
-        from hashfleet.results.decision import per_path_decision
+        from hashfleet.results.decision import decision_frame
         from hashfleet.results.plots import distribution_figure
 
-        return distribution_figure(per_path_decision(self._results))
+        return distribution_figure(decision_frame(self._results))
 
 
 def results_html(results: Results) -> str:
     """A short HTML card of a run for Jupyter: facts and five decision figures."""
     from hashfleet.results.base import format_value
-    from hashfleet.results.decision import per_path_decision, summarize
+    from hashfleet.results.decision import decision_frame, summarize
 
     m = results.metadata
     try:
-        table = summarize(per_path_decision(results))
+        table = summarize(decision_frame(results))
     except (KeyError, ValueError):  # a run without the metrics component
         table = pd.DataFrame()
     keys = [

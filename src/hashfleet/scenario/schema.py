@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from hashfleet.scenario.capital import CapitalSpec
+from hashfleet.scenario.cases import CaseSpec, check_case_weights
 from hashfleet.scenario.fields import ScenarioPath, Spec, _f
 from hashfleet.scenario.forecast import RegimesSpec
 from hashfleet.scenario.hpc import HpcSpec
@@ -1262,6 +1263,17 @@ class Scenario(Spec):
         description="Capital plan: treasury policy, debt instruments, equity, covenants; "
         "insolvent paths stop (docs/capital.md).",
     )
+    cases: dict[str, CaseSpec] | None = _f(
+        None,
+        description="Weighted cases for `hashfleet sensitivity --cases`: name -> {weight: "
+        "probability, set: {dotted.path: value}}, weights summing to 1 (e.g. bear/base/bull); "
+        "ignored by `hashfleet run`.",
+    )
+
+    @field_validator("cases")
+    @classmethod
+    def _case_weights(cls, v: dict[str, CaseSpec] | None) -> dict[str, CaseSpec] | None:
+        return check_case_weights(v)
 
     @field_validator("name")
     @classmethod

@@ -129,6 +129,7 @@ def compare(
 
     t0 = time.perf_counter()
     per_path: dict[str, pd.DataFrame] = {}
+    daily: dict[str, Any] = {}
     for k, name in enumerate(names):
         variant = strategy_scenario(base, name)
         seed_k = root + k if independent else root
@@ -136,6 +137,7 @@ def compare(
         pm = path_metrics(res)
         dec = per_path_decision(res)
         per_path[name] = pm.join(dec[[c for c in dec.columns if c not in pm.columns]])
+        daily[name] = res.daily
     summary, paired = _tables(per_path, names, chosen, confidence)
     meta = {
         "scenario": base.name,
@@ -148,7 +150,7 @@ def compare(
         "hashfleet_version": res.metadata.get("hashfleet_version"),
         "wall_time_s": round(time.perf_counter() - t0, 3),
     }
-    return Comparison(names, chosen, per_path, summary, paired, meta)
+    return Comparison(names, chosen, per_path, summary, paired, meta, daily=daily)
 
 
 def strategy_scenario(base: Scenario, name: str) -> Scenario:
@@ -196,17 +198,22 @@ def _tables(
     rows = []
     for s in names:
         for m in metrics:
-            x = per_path[s][m].to_numpy()
-            q = np.quantile(x, [0.05, 0.5, 0.95])
+            # a metric that does not exist on a path (IRR without a sign change) is NaN
+            # there: statistics over the paths where it exists, and how many those are
+            x_all = per_path[s][m].to_numpy().astype(float)
+            x = x_all[np.isfinite(x_all)]
+            q = np.quantile(x, [0.05, 0.5, 0.95]) if x.size else np.full(3, np.nan)
             rows.append(
                 {
                     "strategy": s,
                     "metric": m,
-                    "mean": float(np.mean(x)),
+                    "mean": float(np.mean(x)) if x.size else math.nan,
                     "se": float(np.std(x, ddof=1) / math.sqrt(x.size)) if x.size > 1 else 0.0,
                     "q05": float(q[0]),
                     "q50": float(q[1]),
                     "q95": float(q[2]),
+                    "n": int(x.size),
+                    "n_missing": int(x_all.size - x.size),
                 }
             )
     summary = pd.DataFrame(rows).set_index(["strategy", "metric"])
@@ -214,16 +221,18 @@ def _tables(
     prow = []
     for s in names[1:]:
         for m in metrics:
-            d = per_path[s][m].to_numpy() - per_path[ref][m].to_numpy()
+            d_all = per_path[s][m].to_numpy() - per_path[ref][m].to_numpy()
+            both = np.isfinite(d_all)  # the paths where both strategies have the metric
+            d = d_all[both]
             n = d.size
-            mean = float(np.mean(d))
+            mean = float(np.mean(d)) if n else math.nan
             se = float(np.std(d, ddof=1) / math.sqrt(n)) if n > 1 else 0.0
-            a = per_path[ref][m].to_numpy()
+            a = per_path[ref][m].to_numpy()[both]
             tie = np.abs(d) <= 1e-9 * (np.abs(a) + np.abs(a + d)) + 1e-12
             better = ~tie & ((d > 0) if METRICS[m][2] else (d < 0))
-            p = float((np.sum(better) + 0.5 * np.sum(tie)) / n)
-            lo, hi = _wilson(p, n, z)
-            q = np.quantile(d, [0.05, 0.5, 0.95])
+            p = float((np.sum(better) + 0.5 * np.sum(tie)) / n) if n else math.nan
+            lo, hi = _wilson(p, n, z) if n else (math.nan, math.nan)
+            q = np.quantile(d, [0.05, 0.5, 0.95]) if n else np.full(3, np.nan)
             prow.append(
                 {
                     "strategy": s,
@@ -239,6 +248,7 @@ def _tables(
                     "p_low": lo,
                     "p_high": hi,
                     "n": n,
+                    "n_missing": int(d_all.size - n),
                 }
             )
     return summary, pd.DataFrame(prow).set_index(["strategy", "metric"])

@@ -36,6 +36,7 @@ import pandas as pd
 from hashfleet.engine.streams import STREAM_BLOCK_PATHS
 from hashfleet.errors import HashfleetError, InputError
 from hashfleet.results import write_atomic
+from hashfleet.results.base import json_safe
 from hashfleet.results.store import require
 from hashfleet.runner.blocks import BlockOutcome
 from hashfleet.scenario.schema import Scenario
@@ -291,11 +292,13 @@ def _summarise(job: Job, be: Backend, keep_blocks: bool) -> dict[str, Any]:
         chain_start_source=job.chain_source,
     )
     res = assemble(job, meta, be)
+    # standard JSON: NaN statistics (no IRR on some paths) as null with the reason
+    text = json.dumps(json_safe(dict(res.summary)), indent=2, default=_json, allow_nan=False)
     with write_atomic(job.run_dir.parent / "summary.json") as tmp:
-        tmp.write_text(json.dumps(res.summary, indent=2, default=_json) + "\n")
+        tmp.write_text(text + "\n")
     if not keep_blocks:
         shutil.rmtree(job.run_dir, ignore_errors=True)
-    summary: dict[str, Any] = json.loads(json.dumps(res.summary, default=_json))
+    summary: dict[str, Any] = json.loads(text)
     return summary
 
 
@@ -315,7 +318,8 @@ def _row(point: SweepPoint, summary: dict[str, Any] | None, failure: Any) -> dic
         row["scenario_hash"] = summary["metadata"]["scenario_hash"]
         for var, stats in summary["per_path"].items():
             for stat, value in stats.items():
-                row[f"{var}_{stat}"] = value
+                if stat != "null_reason":  # a null statistic is NaN in the table
+                    row[f"{var}_{stat}"] = float("nan") if value is None else value
     return row
 
 
