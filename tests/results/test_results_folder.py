@@ -151,7 +151,13 @@ def test_calibrate_out_is_complete_or_untouched(tmp_path, monkeypatch) -> None:
     out.write_text('{"earlier": true}\n')
     result = {
         "in_sample": {"from": "2016-01-01", "to": "2019-12-31"},
-        "fit": {"rmse_log_hashrate": 0.2, "rmse_log_hashrate_start_guess": 0.6, "evaluations": 2},
+        "fit": {
+            "rmse_log_hashrate": 0.2,
+            "rmse_log_hashrate_start_guess": 0.6,
+            "evaluations": 2,
+            "wall_time_s": 0.1,
+        },
+        "convergence": {"optimiser": "Nelder-Mead", "status": 1, "message": "limit"},
     }
     monkeypatch.setattr(calibration, "calibrate", lambda *a, **k: result)
     real_write = Path.write_text
