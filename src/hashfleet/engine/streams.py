@@ -48,6 +48,7 @@ PURPOSES: dict[str, int] = {
     "frontier": 11,
     "hpc": 12,
     "finance": 13,
+    "power_contracts": 14,
 }
 
 

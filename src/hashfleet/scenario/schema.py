@@ -19,6 +19,13 @@ from pydantic import Field, field_validator, model_validator
 from hashfleet.scenario.capital import CapitalSpec
 from hashfleet.scenario.fields import ScenarioPath, Spec, _f
 from hashfleet.scenario.hpc import HpcSpec
+from hashfleet.scenario.power import (
+    ComplianceSpec,
+    GridChargesSpec,
+    PpaTermsSpec,
+    SiteEmissionsSpec,
+    SpotTrendSpec,
+)
 
 __all__ = [
     "AsicMarketSpec",
@@ -571,6 +578,15 @@ class FixedPowerSpec(Spec):
     contract_mw: float | None = _f(
         None, unit="MW", gt=0, description="Contracted MW for resale; default: site capacity."
     )
+    terms: PpaTermsSpec | None = _f(
+        None, description="Escalator, end date and re-contracting (docs/power.md); None: flat."
+    )
+
+    @model_validator(mode="after")
+    def _terms(self) -> FixedPowerSpec:
+        if self.terms is not None and self.sell_back:
+            raise ValueError("terms: expected no `terms` with sell_back (not supported), got both")
+        return self
 
 
 # ---------------------------------------------------- power contracts, machines (issue 4 A)
@@ -658,6 +674,9 @@ class SpotPowerSpec(Spec):
     )
     diurnal_peak_hour: float = _f(
         22.0, unit="h", ge=0, lt=24, description="Hour of the daily peak (UTC; 22 ≈ 17:00 CT)."
+    )
+    trend: SpotTrendSpec | None = _f(
+        None, description="Drift and long-run level of the median (docs/power.md); None: none."
     )
     intraday: Literal["closed_form", "hourly"] = _f(
         "closed_form",
@@ -780,6 +799,12 @@ class SiteSpec(Spec):
     programmes: GridProgrammesSpec = _f(
         GridProgrammesSpec(), description="Grid programmes (demand response, coincident peak)."
     )
+    grid_charges: GridChargesSpec | None = _f(
+        None, description="Transmission per MWh and demand charge per kW-month (docs/power.md)."
+    )
+    emissions: SiteEmissionsSpec | None = _f(
+        None, description="Grid emission factor and renewable share (docs/emissions.md)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -800,6 +825,8 @@ class SiteSpec(Spec):
             needs = "power.sell_back"
         elif dr is not None and dr.call_price_usd_per_mwh is not None:
             needs = "programmes.demand_response.call_price_usd_per_mwh"
+        elif isinstance(p, FixedPowerSpec) and p.terms is not None and p.terms.end_date:
+            needs = "power.terms.end_date (re-contracting)"
         if needs and self.spot is None:
             raise ValueError(f"spot: {needs} needs a spot price model; add `spot:` to the site")
         return self
@@ -1230,4 +1257,9 @@ class Scenario(Spec):
         None,
         description="Capital plan: treasury policy, debt instruments, equity, covenants; "
         "insolvent paths stop (docs/capital.md).",
+    )
+    compliance: ComplianceSpec | None = _f(
+        None,
+        description="Energy and emissions outputs (fleet per site, network bounds) and "
+        "compliance costs (docs/emissions.md).",
     )
