@@ -19,6 +19,7 @@ from hashfleet.day import DayRecord
 from hashfleet.errors import InputError
 from hashfleet.finance.capital import CapitalComponent
 from hashfleet.finance.cash import FixedOpex, Settlement, opex_usd_per_day
+from hashfleet.finance.compliance import ComplianceComponent
 from hashfleet.finance.valuation import MetricsComponent
 from hashfleet.fleet.catalogue import load_catalogue
 from hashfleet.fleet.component import FleetComponent
@@ -144,6 +145,11 @@ def _components(
         components.append(GridProgrammes(fleet.power, fleet.site_names))
     components.append(Settlement(sc.company.starting_cash_usd, sc.company.starting_btc))
     components.append(TradingComponent(trading, fleet))  # asset market, orders, opex by size
+    if sc.compliance is not None:  # energy per site, emissions, network bounds, compliance
+        emissions = [s.emissions for s in sc.fleet.sites]
+        components.append(
+            ComplianceComponent(sc.compliance, emissions, fleet, trading.catalogue, sc.run.start)
+        )
     components += build_policies(sc)
     components.append(MetricsComponent(sc.finance))
     components += build_machines(fleet)  # failures, repairs, spares, degradation, DOA

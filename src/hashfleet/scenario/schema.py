@@ -1263,3 +1263,14 @@ class Scenario(Spec):
         description="Energy and emissions outputs (fleet per site, network bounds) and "
         "compliance costs (docs/emissions.md).",
     )
+
+    @model_validator(mode="after")
+    def _emission_factors(self) -> Scenario:
+        if self.compliance is not None:
+            for i, site in enumerate(self.fleet.sites):
+                if site.emissions is None:
+                    raise ValueError(
+                        f"fleet.sites[{i}].emissions: expected an emission factor for every "
+                        f"site with a `compliance:` section, got none for {site.name!r}"
+                    )
+        return self
