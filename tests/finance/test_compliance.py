@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from builders import base_doc, build
 
+from builders import base_doc, build
 from hashfleet.finance.compliance import network_j_per_th_bounds
 from hashfleet.runner import simulate
 

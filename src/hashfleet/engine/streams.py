@@ -49,6 +49,7 @@ PURPOSES: dict[str, int] = {
     "hpc": 12,
     "finance": 13,
     "power_contracts": 14,
+    "block_times": 15,
 }
 
 

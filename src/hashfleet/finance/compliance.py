@@ -224,9 +224,7 @@ class ComplianceComponent:
         if released.size == 0:  # no dated hardware yet: all catalogue models
             released = self.bounds.efficiency_j_per_th
         revenue = t.expected_hashprice_usd_per_ph_day / 1000.0
-        low, guess, high = network_j_per_th_bounds(
-            released, revenue, s.reference_price_usd_per_mwh
-        )
+        low, guess, high = network_j_per_th_bounds(released, revenue, s.reference_price_usd_per_mwh)
         th_s = t.network_hs / 1e12
         for name, j, pue in (
             ("low", low, s.pue_low),

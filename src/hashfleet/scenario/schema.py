@@ -465,6 +465,19 @@ class NetworkSpec(Spec):
         description="poisson: exact Poisson arrivals. deterministic: blocks at exactly the "
         "expected rate (fluid limit), for replays of history.",
     )
+    start_hour_utc: float = _f(
+        0.0,
+        unit="h",
+        ge=0,
+        lt=24,
+        description="Time of day (UTC, hours: 14.5 = 14:30) of t=0, when the chain tip in "
+        "`start` was mined; every simulated day runs 24 h from it (docs/network.md).",
+    )
+    block_interval_stats: bool = _f(
+        False,
+        description="Record block-interval statistics per path: mean and standard deviation "
+        "of the block time, the longest gap, gaps over 1/2/3 h (docs/network.md).",
+    )
 
 
 # ------------------------------------------------------------------------ market
