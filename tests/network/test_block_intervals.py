@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
-import pytest
 from scipy import stats
 
 from builders import CHAIN_2026, base_doc, build
