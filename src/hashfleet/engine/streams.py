@@ -50,6 +50,7 @@ PURPOSES: dict[str, int] = {
     "finance": 13,
     "power_contracts": 14,
     "block_times": 15,
+    "asic_dynamics": 16,
 }
 
 

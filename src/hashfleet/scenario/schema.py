@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from hashfleet.scenario.asic import AsicDynamicsSpec
 from hashfleet.scenario.capital import CapitalSpec
 from hashfleet.scenario.fields import ScenarioPath, Spec, _f
 from hashfleet.scenario.hpc import HpcSpec
@@ -1029,6 +1030,11 @@ class AsicMarketSpec(Spec):
         description="Daily lognormal noise on secondary prices (log units, mean one; 0 = none).",
     )
     frontier: FrontierSpec = _f(FrontierSpec(), description="Future generations.")
+    dynamics: AsicDynamicsSpec | None = _f(
+        None,
+        description="Stochastic market: new prices follow hashprice with a lag, tier prices, "
+        "lead times (docs/asic-market.md); None: the fixed decline.",
+    )
 
 
 class OrderSpec(Spec):
