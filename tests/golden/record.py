@@ -115,6 +115,8 @@ def cases() -> dict[str, Callable[[], Any]]:
         "baseline": _scenario_case("baseline.yaml", 250, 400),
         "ercot-index": _scenario_case("ercot-index.yaml", 250, 400),
         "sweep-baseline": _scenario_case("sweep-baseline.yaml", 250, 120),
+        # 900 days: Dalton's PPA is re-contracted on day 730 (issue 16)
+        "power-emissions-2026": _scenario_case("power-emissions-2026.yaml", 250, 900),
     }
     for name in _strategy_names():
         out[f"strategy-{name}"] = _strategy_case(name)

@@ -125,8 +125,9 @@ class SiteEmissionsSpec(Spec):
         unit="tCO2e/MWh",
         ge=0,
         le=2,
-        description="Emission factor of the grid power drawn (location-based), e.g. ERCOT "
-        "0.37 (EPA eGRID2022 ERCT), Québec 0.0017 (Hydro-Québec), Paraguay ~0 (hydro).",
+        description="Emission factor of the grid power drawn (location-based): for US sites "
+        "the EPA eGRID subregion output rate (e.g. ERCT ≈ 0.35), elsewhere the national "
+        "inventory or IEA factor; write where it comes from in `source`.",
     )
     renewable_share: float = _f(
         0.0,
