@@ -118,9 +118,9 @@ class BlockIntervals:
         else:
             free = blocks - cross  # the crossing block sits at the end of its segment
             u = self._uniforms(idx, free)
-            key = np.repeat(np.arange(idx.size), free) + u
-            key.sort()
-            u_sorted = key - np.floor(key)
+            # sort within each row (exact values: no float key mixing row and uniform, which
+            # would round differently with the row's position in the chunk)
+            u_sorted = u[np.lexsort((u, np.repeat(np.arange(idx.size), free)))]
             offset = np.empty(total)
             fixed = j == blocks[row] - 1
             fixed &= cross[row]
