@@ -9,10 +9,11 @@ uniforms on ``[s, s + r)``; in a segment that ended at its ``k``-th block (at ``
 first ``k − 1`` are sorted uniforms on ``[s, s + r)`` (the order statistics below the ``k``-th
 are uniform given it).  Sorted uniforms need no sort: their spacings are ``r·E_j/ΣE`` for
 ``N + 1`` (or ``k``) standard exponentials.  :class:`BlockIntervals` draws those exponentials
-from its **own** keyed stream (purpose ``"block_times"``), so the kernel's draws — and every other output — are
-unchanged, and the block times have exactly the joint law of the continuous-time process.  In
-``deterministic`` mode the times are the fluid limit's (block ``j`` when the integrated rate
-crosses ``j``).  The first interval is measured from t=0, where the model puts the chain tip.
+from its **own** keyed stream (purpose ``"block_times"``), so the kernel's draws — and every
+other output — are unchanged, and the block times have exactly the joint law of the
+continuous-time process.  In ``deterministic`` mode the times are the fluid limit's (block
+``j`` when the integrated rate crosses ``j``).  The first interval is measured from t=0,
+where the model puts the chain tip.
 
 Cost: one exponential per block (about 144 per path and day) and a few passes over them
 (``baseline.yaml``, 1,000 paths × 1 year: 0.65 s of CPU without, 2.9 s with); opt-in.
