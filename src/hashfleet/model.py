@@ -19,6 +19,7 @@ from hashfleet.day import DayRecord
 from hashfleet.errors import InputError
 from hashfleet.finance.capital import CapitalComponent
 from hashfleet.finance.cash import FixedOpex, Settlement, opex_usd_per_day
+from hashfleet.finance.compliance import ComplianceComponent
 from hashfleet.finance.valuation import MetricsComponent
 from hashfleet.fleet.catalogue import load_catalogue
 from hashfleet.fleet.component import FleetComponent
@@ -34,6 +35,7 @@ from hashfleet.network.component import NetworkComponent
 from hashfleet.network.fees import build_fee_process
 from hashfleet.network.hashrate import build_hashrate_process
 from hashfleet.network.parameters import apply_forecast_options
+from hashfleet.network.interval_stats import BlockIntervalStats
 from hashfleet.network.supply import build_supply_components
 from hashfleet.policies import build_policies
 from hashfleet.processes import ExogenousProcess, ProcessContext
@@ -50,7 +52,7 @@ class CompiledScenario:
     ----------
     scenario : Scenario
     start_unix : int
-        Unix time of day 0, 00:00 UTC.
+        Unix time of t=0: day 0 at ``network.start_hour_utc`` (00:00 UTC by default).
     n_days : int
     chain : ChainStart
     processes : tuple of (purpose, ExogenousProcess)
@@ -96,6 +98,7 @@ def compile_scenario(scenario: Scenario, scenario_dir: Path | None = None) -> Co
     """
     run = scenario.run
     start_unix = unix_seconds(dt.datetime.combine(run.start, dt.time(), tzinfo=dt.UTC))
+    start_unix += round(scenario.network.start_hour_utc * 3600.0)  # the tip's time of day
     chain = resolve_chain_start(scenario.network.start, run.start)
     ctx = ProcessContext(
         start=run.start,
@@ -146,10 +149,17 @@ def _components(
         FleetComponent(fleet, sc.run.horizon_days, sc.fleet.pool.fee_share, solo),
         FixedOpex(opex_usd_per_day(sc.company.opex_usd_per_month)),
     ]
+    if sc.network.block_interval_stats:  # block times from their own stream
+        components.append(BlockIntervalStats(start_unix, sc.network.blocks == "deterministic"))
     if fleet.power is not None:
         components.append(GridProgrammes(fleet.power, fleet.site_names))
     components.append(Settlement(sc.company.starting_cash_usd, sc.company.starting_btc))
     components.append(TradingComponent(trading, fleet))  # asset market, orders, opex by size
+    if sc.compliance is not None:  # energy per site, emissions, network bounds, compliance
+        emissions = [s.emissions for s in sc.fleet.sites]
+        components.append(
+            ComplianceComponent(sc.compliance, emissions, fleet, trading.catalogue, sc.run.start)
+        )
     components += build_policies(sc)
     components.append(MetricsComponent(sc.finance))
     components += build_machines(fleet)  # failures, repairs, spares, degradation, DOA

@@ -118,6 +118,8 @@ def cases() -> dict[str, Callable[[], Any]]:
         "sweep-baseline": _scenario_case("sweep-baseline.yaml", 250, 120),
         "segments-2026": _scenario_case("segments-2026.yaml", 250, 400),
         "segments-2026-sovereign": _scenario_case("segments-2026-sovereign.yaml", 250, 400),
+        # 900 days: Dalton's PPA is re-contracted on day 730 (issue 16)
+        "power-emissions-2026": _scenario_case("power-emissions-2026.yaml", 250, 900),
     }
     for name in _strategy_names():
         out[f"strategy-{name}"] = _strategy_case(name)

@@ -34,7 +34,6 @@ previous day's secondary prices.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -46,16 +45,18 @@ from numpy.typing import NDArray
 from hashfleet.constants import DAYS_PER_YEAR
 from hashfleet.errors import InputError
 from hashfleet.finance.capex import CAPEX_BALANCE, CAPEX_DEPOSITS, PaymentQueue, purchase_payments
-from hashfleet.fleet.catalogue import Catalogue
 from hashfleet.fleet.operations import FleetArrays, FleetState
-from hashfleet.market.asic import AsicPricing, Frontier, build_frontier
+from hashfleet.fleet.trading_plan import TradingPlan, plan_trading
+from hashfleet.market.asic import AsicPricing
+from hashfleet.market.asic_dynamics import ASIC_DYNAMICS_VARIABLES, AsicDynamics, tier_of
 from hashfleet.numeric import rows_dot
-from hashfleet.scenario.schema import CohortSpec, Scenario
 
 if TYPE_CHECKING:
     from hashfleet.engine.core import ChunkEngine
 
 __all__ = ["TradingComponent", "TradingDesk", "TradingPlan", "desk_of", "plan_trading"]
+
+# TradingPlan and plan_trading live in fleet/trading_plan.py (compile time); re-exported here.
 
 #: Ledger names of the desk: (name, outflow, description).
 _FLOWS: tuple[tuple[str, bool, str], ...] = (
@@ -70,68 +71,6 @@ _FLOWS: tuple[tuple[str, bool, str], ...] = (
 def desk_of(engine: ChunkEngine) -> TradingDesk:
     """The trading desk attached to ``engine`` (orders, sales, prices): its service."""
     return engine.service(TradingDesk)
-
-
-@dataclass(frozen=True)
-class TradingPlan:
-    """What compiling adds for buying and selling.
-
-    Attributes
-    ----------
-    catalogue : Catalogue
-        The scenario's catalogue plus the frontier models.
-    frontier : Frontier
-    slots : tuple of (site name, model name)
-        One cohort slot each, numbered after the scenario's cohorts.
-    extra_cohorts : tuple of CohortSpec
-        The slots as cohorts for :func:`~hashfleet.fleet.operations.compile_fleet`.
-    """
-
-    scenario: Scenario
-    catalogue: Catalogue
-    frontier: Frontier
-    slots: tuple[tuple[str, str], ...]
-    extra_cohorts: tuple[CohortSpec, ...]
-
-
-def plan_trading(scenario: Scenario, catalogue: Catalogue) -> TradingPlan:
-    """Frontier models and cohort slots for the orders and policies of ``scenario``.
-
-    Raises
-    ------
-    InputError
-        If an order or policy names an unknown model or site.
-    """
-    start = scenario.run.start
-    frontier = build_frontier(scenario.asic_market, catalogue, start)
-    catalogue = catalogue.with_models(frontier.models)
-    sites = [s.name for s in scenario.fleet.sites]
-    wanted: list[tuple[str, str]] = []
-    for i, o in enumerate(scenario.orders):
-        if o.site not in sites:
-            raise InputError(f"orders[{i}].site: expected one of {sites}, got {o.site!r}")
-        _check_model(catalogue, o.model, f"orders[{i}].model")
-        wanted.append((o.site, o.model))
-    up = scenario.policies.upgrade
-    if up.kind != "hold" or scenario.policies.custom:
-        model = getattr(up, "model", "frontier")
-        names = frontier.names if model == "frontier" else (model,)
-        if model != "frontier":
-            _check_model(catalogue, model, "policies.upgrade.model")
-        wanted.extend((s, m) for s in sites for m in names)
-        if scenario.policies.custom:
-            wanted.extend((s, m) for s in sites for m in frontier.names)
-    slots = tuple(dict.fromkeys(wanted))
-    never = start + dt.timedelta(days=scenario.run.horizon_days + 1)
-    extra = tuple(CohortSpec(model=m, site=s, units=1, install_date=never) for s, m in slots)
-    return TradingPlan(scenario, catalogue, frontier, slots, extra)
-
-
-def _check_model(catalogue: Catalogue, name: str, where: str) -> None:
-    try:
-        catalogue.get(name)
-    except InputError as exc:
-        raise InputError(f"{where}: {exc}") from None
 
 
 class TradingComponent:
@@ -155,6 +94,9 @@ class TradingComponent:
         for o in self.plan.scenario.orders:
             col = self.slot_col[(o.site, o.model)]
             order_day = (o.order_date - start).days
+            if desk.dynamics is not None and order_day > 0:  # placed on the day, at its market
+                desk.order_at_market(order_day, col, float(o.units), o)
+                continue
             price = (
                 o.price_usd_per_th
                 if o.price_usd_per_th is not None
@@ -226,6 +168,12 @@ class TradingDesk:
                 delay[sl, 1:] = gen.uniform(0.0, bound, size=(sl.stop - sl.start, G1 - 1))
         self.frontier_release_day = self.frontier.release_day[None, :] + delay
         self._noise = spec.asic_market.noise_sigma
+        dyn = spec.asic_market.dynamics
+        #: The stochastic market (``asic_market.dynamics``), or None: the fixed decline.
+        self.dynamics = AsicDynamics(dyn, n, e.rng("asic_dynamics")) if dyn else None
+        if dyn is not None:
+            self._col_tier = tier_of(self.pricing.efficiency_j_per_th, dyn.tier_bounds_j_per_th)
+            e.declare_all(ASIC_DYNAMICS_VARIABLES)
         opex = spec.opex
         self._hosting_per_mw_day = opex.hosting_usd_per_mw_month * 12.0 / DAYS_PER_YEAR
         self._maint_per_th_day = opex.maintenance_usd_per_th_year / DAYS_PER_YEAR
@@ -248,6 +196,8 @@ class TradingDesk:
             self._secondary = self.pricing.secondary(
                 self.hashprice_usd_per_th_day, self._price_factor
             )
+            if self.dynamics is not None:  # each machine's efficiency tier moves apart
+                self._secondary = self._secondary * self.dynamics.tier_factor[:, self._col_tier]
         return self._secondary
 
     def slot(self, site: str, model: str) -> int:
@@ -267,8 +217,12 @@ class TradingDesk:
             ) from None
 
     def new_price_usd_per_th(self, day: int) -> NDArray[np.float64]:
-        """New price per path and column, never below secondary: ``(n_paths, n_cohorts)``."""
-        return np.maximum(self.pricing.new(day)[None, :], self.secondary_usd_per_th)
+        """New price per path and column, never below secondary: ``(n_paths, n_cohorts)``
+        (with ``dynamics``, the list price after the decline times the day's price index)."""
+        new = self.pricing.new(day)[None, :]
+        if self.dynamics is not None:
+            new = new * self.dynamics.index[:, None]
+        return np.maximum(new, self.secondary_usd_per_th)
 
     def fleet_value_usd(self) -> NDArray[np.float64]:
         """Secondary-market value of the installed fleet per path (USD), ``(n_paths,)``."""
@@ -327,6 +281,100 @@ class TradingDesk:
         retire : sequence of (column, units per path)
             Units sold when the *last* tranche is commissioned (a replacement).
         """
+        if self.dynamics is not None and lead_time_days > 0 and day >= 0:
+            self._order_by_lead_time(
+                day,
+                col,
+                units,
+                price_usd_per_th,
+                deposit_share=deposit_share,
+                lead_time_days=lead_time_days,
+                commissioning_days=commissioning_days,
+                tranches=tranches,
+                tranche_interval_days=tranche_interval_days,
+                retire=retire,
+            )
+            return
+        self._order(
+            day,
+            col,
+            units,
+            price_usd_per_th,
+            deposit_share=deposit_share,
+            lead_time_days=lead_time_days,
+            commissioning_days=commissioning_days,
+            tranches=tranches,
+            tranche_interval_days=tranche_interval_days,
+            retire=retire,
+        )
+
+    def _order_by_lead_time(
+        self,
+        day: int,
+        col: int,
+        units: NDArray[np.float64],
+        price_usd_per_th: NDArray[np.float64],
+        *,
+        lead_time_days: int,
+        retire: Sequence[tuple[int, NDArray[np.float64]]],
+        **terms: Any,
+    ) -> None:
+        """An order whose lead time follows the market: paths grouped by their lead time
+        (nominal × the day's factor, changed in whole weeks), one order per group."""
+        assert self.dynamics is not None
+        factor = self.dynamics.lead_time_factor()
+        weeks = np.rint((factor - 1.0) * lead_time_days / 7.0)
+        for w in np.unique(weeks[units > 0]) if (units > 0).any() else [0.0]:
+            mask = (weeks == w).astype(np.float64)
+            self._order(
+                day,
+                col,
+                units * mask,
+                price_usd_per_th,
+                lead_time_days=max(int(lead_time_days + 7 * w), 0),
+                retire=[(c, u * mask) for c, u in retire],
+                **terms,
+            )
+
+    def order_at_market(self, day: int, col: int, units: float, o: Any) -> None:
+        """A scenario order placed on ``day`` with that day's lead time and, without a
+        contract price, at the path's new price (both as of the day before: SimPy events run
+        before the day's prices)."""
+
+        def place() -> None:
+            price = (
+                np.full(self.engine.n_paths, float(o.price_usd_per_th))
+                if o.price_usd_per_th is not None
+                else self.new_price_usd_per_th(day)[:, col]
+            )
+            self.order(
+                day,
+                col,
+                np.full(self.engine.n_paths, units),
+                price,
+                deposit_share=o.deposit_share,
+                lead_time_days=o.lead_time_days,
+                commissioning_days=o.commissioning_days,
+                tranches=o.tranches,
+                tranche_interval_days=o.tranche_interval_days,
+            )
+
+        self._at(day, place)
+
+    def _order(
+        self,
+        day: int,
+        col: int,
+        units: NDArray[np.float64],
+        price_usd_per_th: NDArray[np.float64],
+        *,
+        deposit_share: float,
+        lead_time_days: int,
+        commissioning_days: int,
+        tranches: int = 1,
+        tranche_interval_days: int = 30,
+        retire: Sequence[tuple[int, NDArray[np.float64]]] = (),
+    ) -> None:
         fleet = self.fs.fleet
         cost = units * fleet.unit_hashrate_th_s[col] * price_usd_per_th
         now = int(self.engine.env.now)
@@ -417,6 +465,19 @@ class TradingDesk:
                 factor[sl] = np.exp(s * gen.standard_normal(sl.stop - sl.start) - 0.5 * s * s)
         self._price_factor = factor
         self._secondary = None  # computed when first read today
+        if self.dynamics is not None:
+            self._step_dynamics()
+
+    def _step_dynamics(self) -> None:
+        """Advance the stochastic market; record the index, tier prices and lead factor."""
+        assert self.dynamics is not None
+        self.dynamics.step(self.hashprice_usd_per_th_day)
+        self.dynamics.record(
+            self.engine.values,
+            self.hashprice_usd_per_th_day,
+            self.component.plan.scenario.asic_market,
+            self._price_factor,
+        )
 
     def _step_opex(self, day: int) -> None:
         f = self.fs

@@ -32,20 +32,20 @@ Everything the component reads from the engine goes through :class:`EngineAdapte
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import warnings
-from collections.abc import Generator, Iterable
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
 from numpy.typing import NDArray
 
 from hashfleet.constants import DAYS_PER_MONTH
+from hashfleet.hpc.adapter import EngineAdapter
 from hashfleet.hpc.kernels import USES, FloatArray, irr_per_year
+from hashfleet.hpc.policies import FixedPlan, HpcPolicy, MarginTrigger, build_policy
 from hashfleet.hpc.state import FLOW_NAMES, HpcModel, HpcState
-from hashfleet.numeric import segment_sums
-from hashfleet.scenario.hpc import HpcPolicySpec, HpcSpec
+from hashfleet.scenario.hpc import HpcSpec
 
 if TYPE_CHECKING:
     from hashfleet.engine.core import ChunkEngine
@@ -74,195 +74,6 @@ _LEDGER: dict[str, tuple[str, bool]] = {
     "debt_interest_usd": ("hpc_debt_interest_usd", True),
     "debt_principal_usd": ("hpc_debt_principal_usd", True),
 }
-
-
-class EngineAdapter:
-    """Every read of (and write to) the engine's fleet, in one place.
-
-    When the engine's day record changes, only this class changes.  Reads: BTC price and
-    expected hashprice of the day, the day's mining revenue and power cost (ledger), the
-    running fleet hashrate, site names and capacities, installed MW per site; writes:
-    installed units of fleet columns.
-    """
-
-    def __init__(self, engine: ChunkEngine, pool_fee: float) -> None:
-        from hashfleet.fleet.operations import FleetState
-
-        self.engine = engine
-        self.pool_fee = pool_fee
-        self.fleet = engine.service(FleetState)
-        fleet = self.fleet.fleet
-        self.site_names: tuple[str, ...] = fleet.site_names
-        self.site_capacity_mw: FloatArray = np.asarray(fleet.site_capacity_mw, dtype=float)
-        self.col_site: NDArray[np.intp] = fleet.site
-        self.unit_mw: FloatArray = fleet.unit_mw
-        self.col_model: tuple[str, ...] = tuple(lb.split(" @ ")[0] for lb in fleet.labels)
-        self._price = fleet.site_price_usd_per_mwh
-
-    # -------------------------------------------------------------- market (stage ≥ 40)
-
-    def btc_price_usd(self) -> FloatArray:
-        """Today's BTC price (USD), (n_paths,)."""
-        return np.asarray(self.engine.today.btc_price_usd, dtype=float)
-
-    def hashprice_usd_per_ph_day(self) -> FloatArray:
-        """Today's expected hashprice before pool fee (USD/PH/day), (n_paths,)."""
-        return np.asarray(self.engine.today.expected_hashprice_usd_per_ph_day, dtype=float)
-
-    def mining_margin_usd(self) -> FloatArray:
-        """Today's mining revenue minus power cost (USD), (n_paths,)."""
-        inflows, outflows = self.engine.booked()
-        zero = np.zeros(self.engine.n_paths)
-        return inflows.get("revenue_usd", zero) - outflows.get("power_cost_usd", zero)
-
-    def fleet_hashrate_ehs(self) -> FloatArray:
-        """Today's running hashrate (EH/s), (n_paths,)."""
-        return np.asarray(self.engine.today.fleet_hs, dtype=float) / 1e18
-
-    def site_price_usd_per_mwh_flat(self) -> FloatArray:
-        """Each site's flat power price (USD/MWh), NaN where it varies by hour: (n_sites,)."""
-        return np.asarray(self._price, dtype=float)
-
-    def site_margin_usd_per_mw_day(self) -> FloatArray:
-        """Mining margin per MW of the fleet available at each site today (USD/MW/day):
-        expected revenue after pool fee minus power at the site's flat price (the fleet's
-        average USD/MWh today where a site has no flat price), per cohort and never below 0
-        (unprofitable machines are curtailed); NaN at a site with no machines.  Shape
-        (n_paths, n_sites)."""
-        e = self.engine
-        fs = self.fleet
-        rev_per_th = self.hashprice_usd_per_ph_day() / 1000.0 * (1.0 - self.pool_fee)
-        avail = fs.available_mw
-        th = avail * fs.th_per_mw
-        _, outflows = e.booked()
-        zero = np.zeros(e.n_paths)
-        energy = e.values.get("energy_mwh", zero)
-        cost = outflows.get("power_cost_usd", zero)
-        # each path's own average price (a mean over the chunk would tie paths together)
-        avg = np.divide(cost, energy, out=zero.copy(), where=energy > 0)
-        flat = self._price[self.col_site]  # (n_cohorts,), NaN where the price varies
-        price = np.where(np.isnan(flat)[None, :], avg[:, None], flat[None, :])
-        # machines that would not cover their power are curtailed: they add no margin
-        margin = np.maximum(th * rev_per_th[:, None] - avail * 24.0 * price, 0.0)
-        bounds = fs.fleet.site_bounds
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return segment_sums(margin, bounds) / segment_sums(avail, bounds)
-
-    # -------------------------------------------------------------- fleet
-
-    def installed_site_mw(self) -> FloatArray:
-        """MW at the meter of the installed machines of each site, (n_paths, n_sites)."""
-        return segment_sums(self.fleet.installed_units * self.unit_mw, self.fleet.fleet.site_bounds)
-
-    def installed_units(self) -> FloatArray:
-        """Installed units per path and fleet column (a view; change with the methods)."""
-        return self.fleet.installed_units
-
-    def take_units(self, col: int, units: FloatArray) -> None:
-        """Remove ``units`` (n_paths,) of column ``col`` (no sale, no refresh)."""
-        self.fleet.installed_units[:, col] -= units
-
-    def put_units(self, col: int, units: FloatArray) -> None:
-        """Add back ``units`` (n_paths,) to column ``col`` (no arrival hook, no refresh)."""
-        self.fleet.installed_units[:, col] += units
-
-    def sell_units(self, col: int, units: FloatArray) -> bool:
-        """Sell at today's secondary price through the trading desk; False if none."""
-        from hashfleet.fleet.orders import TradingDesk
-
-        try:
-            desk = self.engine.service(TradingDesk)
-        except LookupError:
-            return False
-        desk.sell(col, units)
-        return True
-
-    def refresh(self) -> None:
-        """Recompute the fleet's site limits after changing units."""
-        self.fleet.refresh()
-
-
-@runtime_checkable
-class HpcPolicy(Protocol):
-    """Decides, on its review days, which projects start on which paths.
-
-    A user policy is a class with keyword parameters (``hpc.policy.params``)::
-
-        class MyPolicy:
-            def __init__(self, **params): ...
-            def schedule(self, n_days: int) -> Iterable[int]: ...      # review days
-            def decide(self, run: HpcRun, day: int) -> ndarray: ...   # (n_paths, n_projects)
-
-    ``decide`` returns a boolean mask of the projects to start (from the next day); the
-    component drops paths where a project already started, or where the capex budget or the
-    minimum mining hashrate would be broken.  It may read ``run.state``, ``run.adapter`` and
-    ``run.trailing_margin_usd_per_mw_year()``.
-    """
-
-    def schedule(self, n_days: int) -> Iterable[int]:
-        """Review days (0 ≤ day < n_days)."""
-        ...
-
-    def decide(self, run: HpcRun, day: int) -> NDArray[np.bool_]:
-        """Projects to start on each path, (n_paths, n_projects)."""
-        ...
-
-
-class FixedPlan:
-    """Only the dated projects start (on their `start_date`); no reviews."""
-
-    def schedule(self, n_days: int) -> Iterable[int]:
-        """No review days."""
-        return ()
-
-    def decide(self, run: HpcRun, day: int) -> NDArray[np.bool_]:
-        """Nothing to decide."""
-        return np.zeros((run.state.n_paths, run.model.n_projects), dtype=bool)
-
-
-class MarginTrigger:
-    """Start an undated project when its site's trailing mining margin per MW-year falls
-    below the lease NOI per gross MW-year × (1 − threshold)."""
-
-    def __init__(self, spec: HpcPolicySpec) -> None:
-        self.spec = spec
-
-    def schedule(self, n_days: int) -> Iterable[int]:
-        """Every ``review_every_days``, once the trailing window is full."""
-        first = round(self.spec.trailing_months * DAYS_PER_MONTH)
-        return range(first, n_days, self.spec.review_every_days)
-
-    def decide(self, run: HpcRun, day: int) -> NDArray[np.bool_]:
-        """Undated projects whose site's margin is below the NOI bar."""
-        margin = run.trailing_margin_usd_per_mw_year()  # (n_paths, n_sites)
-        m = run.model
-        out = np.zeros((run.state.n_paths, m.n_projects), dtype=bool)
-        for j in range(m.n_projects):
-            if np.isfinite(m.start_day[j]):
-                continue
-            bar = m.noi_usd_per_mw_year(j) * (1.0 - self.spec.threshold_share)
-            site_margin = margin[:, m.project_site[j]]
-            out[:, j] = np.isfinite(site_margin) & (site_margin < bar)
-        return out
-
-
-def _build_policy(spec: HpcPolicySpec) -> HpcPolicy:
-    if spec.kind == "fixed_plan":
-        return FixedPlan()
-    if spec.kind == "margin_trigger":
-        return MarginTrigger(spec)
-    assert spec.target is not None
-    module_name, _, attr = spec.target.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ValueError(f"hpc.policy.target: cannot import {spec.target!r} ({exc})") from None
-    policy = cls(**spec.params)
-    if not isinstance(policy, HpcPolicy):
-        raise ValueError(
-            f"hpc.policy.target: expected a class with schedule() and decide(), got {spec.target!r}"
-        )
-    return policy
 
 
 class HpcComponent:
@@ -300,7 +111,7 @@ class HpcRun:
             spec, comp.start, engine.model.n_days, a.site_names, a.site_capacity_mw
         )
         self.state = HpcState(m, self._draw_uniforms(), path_offset=engine.path_offset)
-        self.policy = _build_policy(spec.policy)
+        self.policy = build_policy(spec.policy)
         self.stored_units = np.zeros_like(a.installed_units())
         n, S = engine.n_paths, m.site_capacity_mw.size
         self.project_sites = sorted({int(s) for s in m.project_site})

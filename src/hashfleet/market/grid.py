@@ -11,6 +11,7 @@ from __future__ import annotations
 from hashfleet.day import DayRecord
 from hashfleet.engine.core import ChunkEngine
 from hashfleet.market.power import FleetPower, spot_output
+from hashfleet.market.power.terms import contract_output
 
 __all__ = ["PROGRAMME_FLOWS", "GridProgrammes"]
 
@@ -20,6 +21,7 @@ PROGRAMME_FLOWS: dict[str, str] = {
     "dr_energy_usd": "inflow: demand-response energy credits",
     "dr_capacity_usd": "inflow: demand-response capacity payments",
     "cp_charge_usd": "outflow: coincident-peak transmission charge",
+    "demand_charge_usd": "outflow: demand charge on the day's peak load (USD/kW-month)",
 }
 
 
@@ -45,17 +47,23 @@ class GridProgrammes:
         if self.shed:
             engine.declare("dr_shed_mwh", "MWh", "Energy shed in demand-response calls", total=True)
             names += ["dr_energy_usd", "dr_capacity_usd"]
-        if any(getattr(s.contract, "sell_back", False) for s in power.sites):
-            names.append("sell_back_usd")
         if any(s.coincident_peak is not None for s in power.sites):
             names.append("cp_charge_usd")
+        for s in power.sites:  # what each contract books besides the power bill
+            names += [f for f in s.terms.flows if f not in names]
         for name in names:
             engine.declare(name, "USD", PROGRAMME_FLOWS[name], total=True)
         spot_sites = power.process.sites if power.process is not None else ()
         for i in spot_sites:
             site = self.site_names[i]
             engine.declare(f"spot_usd_per_mwh_site{i}", "USD/MWh", f"Spot daily level at {site}")
-        if not self.shed and not spot_sites:
+        timed = [s.index for s in power.sites if s.terms.time_varying]
+        for i in timed:
+            site = self.site_names[i]
+            engine.declare(
+                f"contract_usd_per_mwh_site{i}", "USD/MWh", f"Contract energy price at {site}"
+            )
+        if not self.shed and not spot_sites and not timed:
             return
 
         def record(day: int) -> None:
@@ -65,5 +73,7 @@ class GridProgrammes:
                 v["dr_shed_mwh"] = t.dispatch.shed_mwh
             for i in spot_sites:
                 v[f"spot_usd_per_mwh_site{i}"] = t.exogenous[spot_output(i)]
+            for i in timed:
+                v[f"contract_usd_per_mwh_site{i}"] = t.exogenous[contract_output(i)]
 
         engine.add_step(40, "grid_record", record)

@@ -37,6 +37,7 @@ from hashfleet.consensus import (
 )
 from hashfleet.constants import SECONDS_PER_DAY
 from hashfleet.engine.streams import BlockRNG
+from hashfleet.network.intervals import BlockIntervals
 from hashfleet.network.retarget import bits_to_difficulty_array, next_bits_array
 
 __all__ = ["DayBlocks", "EventLog", "NetworkState", "produce_day", "subsidy_sat_array"]
@@ -68,6 +69,9 @@ class NetworkState:
         Unix timestamp (s) of the current epoch's first block.
     phase : float64
         Deterministic mode only: fractional block progress carried across days.
+    intervals : BlockIntervals or None
+        Block-interval statistics fed with every segment's blocks, when asked for
+        (:mod:`hashfleet.network.intervals`; they draw from their own stream).
     """
 
     height: NDArray[np.int64]
@@ -75,6 +79,7 @@ class NetworkState:
     difficulty: NDArray[np.float64]
     epoch_start_time: NDArray[np.int64]
     phase: NDArray[np.float64]
+    intervals: BlockIntervals | None = None
 
     @classmethod
     def uniform(cls, n_paths: int, height: int, bits: int, epoch_start_time: int) -> NetworkState:
@@ -229,6 +234,7 @@ def produce_day(
         lam = hashrate_hs[active] / (d * TWO_32)
         remaining = duration_s - elapsed[active]
         k = _blocks_to_next_interesting(h)
+        phase0 = state.phase[active] if state.intervals is not None and block_rng is None else None
         if block_rng is None:
             progress = state.phase[active] + lam * remaining
             arrivals = np.floor(progress).astype(np.int64)
@@ -255,6 +261,10 @@ def produce_day(
                     active[ci],
                 )
             seg_time = remaining * u
+        if state.intervals is not None:  # block times from their own stream
+            state.intervals.segment(
+                active, elapsed[active], seg_time, seg_blocks, cross, lam, phase0, day_start_unix
+            )
         blocks[active] += seg_blocks
         subsidy[active] += seg_blocks * sub_sat
         reward_rate[active] += seg_time * reward / (d * TWO_32)

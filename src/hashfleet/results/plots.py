@@ -64,6 +64,9 @@ FAN_VARIABLES: dict[str, tuple[str, str, float]] = {
     "debt_usd": ("Debt", "USD m", 1e-6),
     "mining_mw": ("MW mining", "MW", 1.0),
     "hpc_mw": ("MW AI/HPC", "MW", 1.0),
+    "emissions_tco2e": ("Emissions (fleet)", "tCO2e/day", 1.0),
+    "renewable_share": ("Renewable share (fleet)", "1", 1.0),
+    "network_energy_mwh_guess": ("Network energy (CBECI best guess)", "TWh/year", 365.25e-6),
 }
 
 #: Ratios the engine records as 0 on a path where nothing runs (no TH/s to divide by): drawn

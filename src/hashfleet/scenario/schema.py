@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from hashfleet.scenario.asic import AsicDynamicsSpec
 from hashfleet.scenario.capital import CapitalSpec
 from hashfleet.scenario.cases import CaseSpec, check_case_weights
 from hashfleet.scenario.fields import ScenarioPath, Spec, _f
@@ -26,6 +27,13 @@ from hashfleet.scenario.segments import SegmentList
 
 #: A scenario name: a single safe path component (it names results/<name>).
 _SAFE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._+-]{0,98}[A-Za-z0-9_+-])?")
+from hashfleet.scenario.power import (
+    ComplianceSpec,
+    GridChargesSpec,
+    PpaTermsSpec,
+    SiteEmissionsSpec,
+    SpotTrendSpec,
+)
 
 __all__ = [
     "AsicMarketSpec",
@@ -485,6 +493,19 @@ class NetworkSpec(Spec):
         description="poisson: exact Poisson arrivals. deterministic: blocks at exactly the "
         "expected rate (fluid limit), for replays of history.",
     )
+    start_hour_utc: float = _f(
+        0.0,
+        unit="h",
+        ge=0,
+        lt=24,
+        description="Time of day (UTC, hours: 14.5 = 14:30) of t=0, when the chain tip in "
+        "`start` was mined; every simulated day runs 24 h from it (docs/network.md).",
+    )
+    block_interval_stats: bool = _f(
+        False,
+        description="Record block-interval statistics per path: mean and standard deviation "
+        "of the block time, the longest gap, gaps over 1/2/3 h (docs/network.md).",
+    )
 
 
 # ------------------------------------------------------------------------ market
@@ -598,6 +619,15 @@ class FixedPowerSpec(Spec):
     contract_mw: float | None = _f(
         None, unit="MW", gt=0, description="Contracted MW for resale; default: site capacity."
     )
+    terms: PpaTermsSpec | None = _f(
+        None, description="Escalator, end date and re-contracting (docs/power.md); None: flat."
+    )
+
+    @model_validator(mode="after")
+    def _terms(self) -> FixedPowerSpec:
+        if self.terms is not None and self.sell_back:
+            raise ValueError("terms: expected no `terms` with sell_back (not supported), got both")
+        return self
 
 
 # ---------------------------------------------------- power contracts, machines (issue 4 A)
@@ -685,6 +715,9 @@ class SpotPowerSpec(Spec):
     )
     diurnal_peak_hour: float = _f(
         22.0, unit="h", ge=0, lt=24, description="Hour of the daily peak (UTC; 22 ≈ 17:00 CT)."
+    )
+    trend: SpotTrendSpec | None = _f(
+        None, description="Drift and long-run level of the median (docs/power.md); None: none."
     )
     intraday: Literal["closed_form", "hourly"] = _f(
         "closed_form",
@@ -807,6 +840,12 @@ class SiteSpec(Spec):
     programmes: GridProgrammesSpec = _f(
         GridProgrammesSpec(), description="Grid programmes (demand response, coincident peak)."
     )
+    grid_charges: GridChargesSpec | None = _f(
+        None, description="Transmission per MWh and demand charge per kW-month (docs/power.md)."
+    )
+    emissions: SiteEmissionsSpec | None = _f(
+        None, description="Grid emission factor and renewable share (docs/emissions.md)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -827,6 +866,8 @@ class SiteSpec(Spec):
             needs = "power.sell_back"
         elif dr is not None and dr.call_price_usd_per_mwh is not None:
             needs = "programmes.demand_response.call_price_usd_per_mwh"
+        elif isinstance(p, FixedPowerSpec) and p.terms is not None and p.terms.end_date:
+            needs = "power.terms.end_date (re-contracting)"
         if needs and self.spot is None:
             raise ValueError(f"spot: {needs} needs a spot price model; add `spot:` to the site")
         return self
@@ -1016,6 +1057,11 @@ class AsicMarketSpec(Spec):
         description="Daily lognormal noise on secondary prices (log units, mean one; 0 = none).",
     )
     frontier: FrontierSpec = _f(FrontierSpec(), description="Future generations.")
+    dynamics: AsicDynamicsSpec | None = _f(
+        None,
+        description="Stochastic market: new prices follow hashprice with a lag, tier prices, "
+        "lead times (docs/asic-market.md); None: the fixed decline.",
+    )
 
 
 class OrderSpec(Spec):
@@ -1286,3 +1332,20 @@ class Scenario(Spec):
                 f"got {shown!r}"
             )
         return v
+
+    compliance: ComplianceSpec | None = _f(
+        None,
+        description="Energy and emissions outputs (fleet per site, network bounds) and "
+        "compliance costs (docs/emissions.md).",
+    )
+
+    @model_validator(mode="after")
+    def _emission_factors(self) -> Scenario:
+        if self.compliance is not None:
+            for i, site in enumerate(self.fleet.sites):
+                if site.emissions is None:
+                    raise ValueError(
+                        f"fleet.sites[{i}].emissions: expected an emission factor for every "
+                        f"site with a `compliance:` section, got none for {site.name!r}"
+                    )
+        return self

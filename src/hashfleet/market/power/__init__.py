@@ -52,7 +52,12 @@ Shapes: per-path values ``(n_paths,)``; per cohort ``(n_paths, n_cohorts_of_site
 from __future__ import annotations
 
 from hashfleet.constants import DAYS_PER_YEAR
-from hashfleet.market.power.contracts import HOURS, flat_price_usd_per_mwh
+from hashfleet.market.power.contracts import (
+    HOURS,
+    PowerContract,
+    contract_of,
+    flat_price_usd_per_mwh,
+)
 from hashfleet.market.power.hours import HourPrices, Threshold
 from hashfleet.market.power.programmes import dr_capacity_usd_per_day
 from hashfleet.market.power.sites import (
@@ -70,12 +75,14 @@ __all__ = [
     "HOURS",
     "FleetPower",
     "HourPrices",
+    "PowerContract",
     "SiteDay",
     "SitePower",
     "SpotPowerProcess",
     "SpotState",
     "Threshold",
     "build_fleet_power",
+    "contract_of",
     "dr_capacity_usd_per_day",
     "flat_price_usd_per_mwh",
     "power_processes",

@@ -71,6 +71,10 @@ class HourPrices:
     #: Daily levels ``L`` (n_paths,) and log offsets of the distinct hours (``mu − log L``).
     level: NDArray[np.float64] | None = None
     offsets: NDArray[np.float64] | None = None
+    #: The site contract's own price of the day (n_paths,) USD/MWh when it changes over time
+    #: (escalator, re-contracting: :mod:`hashfleet.market.power.terms`); None otherwise.
+    #: An ``HourPrices`` holding only this has no spot hours.
+    contract_usd_per_mwh: NDArray[np.float64] | None = None
 
     @classmethod
     def lognormal(

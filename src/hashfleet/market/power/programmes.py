@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
 from hashfleet.constants import DAYS_PER_YEAR
 from hashfleet.market.power.contracts import HOURS
-from hashfleet.scenario.schema import (
-    CoincidentPeakSpec,
-    DemandResponseSpec,
-    FixedPowerSpec,
-    IndexPowerSpec,
-)
+from hashfleet.scenario.schema import CoincidentPeakSpec, DemandResponseSpec
 
 
 def _hour_mask(start: int, end: int) -> NDArray[np.bool_]:
     m = np.zeros(HOURS, dtype=bool)
     m[start:end] = True
     return m
-
-
-def _running_threshold(
-    c: Any, b: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], float, NDArray[np.float64] | None]:
-    """Spot price up to which each cohort runs, the adder paid on top, and (resale) the
-    0/1 gate of cohorts whose revenue ``b`` (n_paths, k) covers the strike."""
-    if isinstance(c, IndexPowerSpec):
-        return b - c.adder_usd_per_mwh, c.adder_usd_per_mwh, None
-    assert isinstance(c, FixedPowerSpec)  # with resale
-    return b, 0.0, (b >= c.price_usd_per_mwh).astype(np.float64)
 
 
 def dr_capacity_usd_per_day(dr: DemandResponseSpec) -> float:

@@ -13,25 +13,28 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hashfleet.market.intraday import IntradayTable
-from hashfleet.market.power.contracts import HOURS, _weekdays_in_month, flat_price_usd_per_mwh
+from hashfleet.market.power.contracts import (
+    HOURS,
+    PowerContract,
+    WithGridCharges,
+    _weekdays_in_month,
+    contract_of,
+)
 from hashfleet.market.power.hours import HourPrices
 from hashfleet.market.power.programmes import (
     _cp_charge_usd,
     _hour_mask,
-    _running_threshold,
     dr_capacity_usd_per_day,
 )
 from hashfleet.market.power.spot import SpotPowerProcess, spot_output
+from hashfleet.market.power.terms import ContractPriceProcess, contract_output
 from hashfleet.numeric import rows_sum
+from hashfleet.scenario.power import GridChargesSpec
 from hashfleet.scenario.schema import (
     CoincidentPeakSpec,
     DemandResponseSpec,
-    FixedPowerSpec,
-    HostedPowerSpec,
-    IndexPowerSpec,
     SiteSpec,
     SpotPowerSpec,
-    TimeOfUsePowerSpec,
 )
 
 
@@ -43,11 +46,14 @@ class SitePower:
     ----------
     index : int
         Site index.
-    contract : FixedPowerSpec | IndexPowerSpec | TimeOfUsePowerSpec | HostedPowerSpec
+    contract : a power contract spec (``fleet.sites[*].power``); :attr:`terms` is its
+        :class:`~hashfleet.market.power.contracts.PowerContract`
     spot : SpotPowerSpec or None
     demand_response, coincident_peak : spec or None
     contract_mw : float
         MW contracted (resale), default the site capacity.
+    grid_charges : GridChargesSpec or None
+        Transmission per MWh (part of the marginal price) and a demand charge on the peak.
     """
 
     index: int
@@ -56,13 +62,22 @@ class SitePower:
     demand_response: DemandResponseSpec | None
     coincident_peak: CoincidentPeakSpec | None
     contract_mw: float
+    grid_charges: GridChargesSpec | None = None
+
+    @functools.cached_property
+    def terms(self) -> PowerContract:
+        """The contract's behaviour (prices, thresholds, flows), grid charges included."""
+        c = contract_of(self.contract)
+        g = self.grid_charges
+        return c if g is None else WithGridCharges(c, g)
 
     @property
     def simple(self) -> bool:
         """A flat price and nothing hour-dependent: the fast daily dispatch applies."""
         return (
-            isinstance(self.contract, FixedPowerSpec | HostedPowerSpec)
-            and not getattr(self.contract, "sell_back", False)
+            not np.isnan(self.terms.flat_price_usd_per_mwh())
+            and not self.terms.spot_linked
+            and self.grid_charges is None
             and self.coincident_peak is None
             and (
                 self.demand_response is None or self.demand_response.call_price_usd_per_mwh is None
@@ -73,8 +88,7 @@ class SitePower:
     def needs_hours(self) -> bool:
         """Whether the spot's hours enter the site's economics."""
         return self.spot is not None and (
-            isinstance(self.contract, IndexPowerSpec)
-            or getattr(self.contract, "sell_back", False)
+            self.terms.spot_linked
             or (
                 self.demand_response is not None
                 and self.demand_response.call_price_usd_per_mwh is not None
@@ -138,9 +152,12 @@ def site_day(
     -------
     SiteDay
     """
-    c = site.contract
-    sell_back = isinstance(c, FixedPowerSpec) and c.sell_back
-    if (isinstance(c, IndexPowerSpec) or sell_back) and hours is not None and hours.tabulated:
+    c = site.terms
+    today = hours.contract_usd_per_mwh if hours is not None else None
+    if hours is not None and hours.mu is None and hours.level is None and hours.values is None:
+        hours = None  # only the contract's price of the day: no spot hours
+    sell_back = c.sell_back
+    if c.spot_linked and hours is not None and hours.tabulated:
         return _site_day_tabulated(site, b, mw, hours, month, weekday, weekdays_in_month)
     n_paths = b.shape[0]
     dr = site.demand_response
@@ -148,9 +165,9 @@ def site_day(
     credits: dict[str, NDArray[np.float64]] = {}
     charges: dict[str, NDArray[np.float64]] = {}
     shed = None
-    if isinstance(c, IndexPowerSpec) or sell_back:
+    if c.spot_linked:
         assert hours is not None
-        thr, adder, gate2 = _running_threshold(c, b)
+        thr, adder, gate2 = c.running_threshold(b)
         gate = None if gate2 is None else gate2[:, :, None]
         run0, pm0 = hours.below(thr)
         if call is not None and (thr > call).any():
@@ -159,10 +176,9 @@ def site_day(
             run, pm = run0, pm0
         if gate is not None:
             run0, run, pm = run0 * gate, run * gate, pm * gate
+        cost = c.energy_cost(run, pm, adder)
         if sell_back:
-            assert isinstance(c, FixedPowerSpec)
-            s = c.price_usd_per_mwh
-            cost = s * run
+            s = c.spot_strike_usd_per_mwh()
             run_s, pm_s = hours.below(np.full((n_paths, 1), s))
             mean_p = hours.mean()
             above_all = mean_p - pm_s[:, 0, :] - s * (1.0 - run_s[:, 0, :])  # E[(p−s)+]
@@ -172,23 +188,17 @@ def site_day(
                 used = used * gate
             hourly = site.contract_mw * above_all - np.einsum("pk,pkh->ph", mw, used)
             credits["sell_back_usd"] = hourly.sum(axis=1)
-        else:
-            cost = pm + adder * run
     else:
-        if isinstance(c, TimeOfUsePowerSpec):
-            price = np.where(
-                _hour_mask(c.peak_start_hour, c.peak_end_hour),
-                c.peak_usd_per_mwh,
-                c.offpeak_usd_per_mwh,
-            )
-        else:
-            price = np.full(HOURS, flat_price_usd_per_mwh(c))
-        run0 = (b[:, :, None] >= price[None, None, :]).astype(np.float64)
+        price = c.hour_prices(today)
+        if price.ndim == 1:
+            run0 = (b[:, :, None] >= price[None, None, :]).astype(np.float64)
+        else:  # (n_paths, 24): the price of the day differs by path
+            run0 = (b[:, :, None] >= price[:, None, :]).astype(np.float64)
         run = run0
         if call is not None and hours is not None:
             not_called = hours.below(np.full((n_paths, 1), call))[0]  # (n_paths, 1, 24)
             run = run0 * not_called
-        cost = run * price[None, None, :]
+        cost = run * (price[None, None, :] if price.ndim == 1 else price[:, None, :])
     if call is not None:
         assert dr is not None
         shed = np.einsum("pk,pkh->p", mw, run0 - run)
@@ -204,6 +214,7 @@ def site_day(
             keep = (~window).astype(np.float64)
             run, cost = run * keep, cost * keep
     peak = np.einsum("pk,pkh->ph", mw, run).max(axis=1)
+    _demand_charge(c, peak, charges)
     return SiteDay(
         run_share=run.mean(axis=2),
         cost_usd_per_mw=cost.sum(axis=2),
@@ -232,7 +243,7 @@ def _site_day_tabulated(
     run: every cohort's running probability decreases with the hour's log mean, so the
     expected load is highest there.
     """
-    c = site.contract
+    c = site.terms
     n_paths = b.shape[0]
     dr = site.demand_response
     call = dr.call_price_usd_per_mwh if dr is not None else None
@@ -247,7 +258,7 @@ def _site_day_tabulated(
         run_hours_mask = ~window
     all_hours = hours.table()
     run_table = all_hours if run_hours_mask is None else hours.table(run_hours_mask)
-    thr, adder, gate = _running_threshold(c, b)
+    thr, adder, gate = c.running_threshold(b)
     called = call is not None and bool((thr > call).any())
     t = np.minimum(thr, call) if called and call is not None else thr
     tz = hours.threshold(t)
@@ -261,11 +272,9 @@ def _site_day_tabulated(
     run_h, pm = hours.day_sums(tz, run_table)
     assert pm is not None
     run_h, pm = gated(run_h), gated(pm)
-    if isinstance(c, IndexPowerSpec):
-        cost = pm + adder * run_h
-    else:
-        strike = c.price_usd_per_mwh
-        cost = strike * run_h
+    cost = c.energy_cost(run_h, pm, adder)
+    if c.sell_back:
+        strike = c.spot_strike_usd_per_mwh()
         # resale: E[(p − s)+] of the contracted MW, less E[(p − s)·1{s < p ≤ t}] of the MW run
         tab = all_hours
         s_hours, s_pm = hours.day_sums(np.full((n_paths, 1), strike), tab)
@@ -304,6 +313,7 @@ def _site_day_tabulated(
         peak = rows_sum(mw, run_hours(hours.table(one)))
     else:
         peak = np.zeros(n_paths)
+    _demand_charge(c, peak, charges)
     return SiteDay(
         run_share=run_h / HOURS,
         cost_usd_per_mw=cost,
@@ -312,6 +322,15 @@ def _site_day_tabulated(
         charges_usd=charges,
         shed_mwh=shed,
     )
+
+
+def _demand_charge(
+    c: PowerContract, peak_mw: NDArray[np.float64], charges: dict[str, NDArray[np.float64]]
+) -> None:
+    """Add the contract's demand charge on the day's peak (if any) to ``charges``."""
+    usd = c.demand_charge_usd(peak_mw)
+    if usd is not None:
+        charges["demand_charge_usd"] = usd
 
 
 @dataclass(frozen=True)
@@ -330,6 +349,8 @@ class FleetPower:
     sites: tuple[SitePower, ...]
     process: SpotPowerProcess | None
     start: dt.date
+    #: The daily price of the contracts with terms (purpose ``"power_contracts"``), if any.
+    contracts: ContractPriceProcess | None = None
 
     @functools.cached_property
     def all_simple(self) -> bool:
@@ -349,9 +370,7 @@ class FleetPower:
     def simple_price_usd_per_mwh(self) -> NDArray[np.float64]:
         """Each site's flat price if the site is simple (else 0), shape (n_sites,): what the
         daily products cost at flat prices; hour-level sites are costed by :func:`site_day`."""
-        return np.array(
-            [flat_price_usd_per_mwh(s.contract) if s.simple else 0.0 for s in self.sites]
-        )
+        return np.array([s.terms.flat_price_usd_per_mwh() if s.simple else 0.0 for s in self.sites])
 
     def calendar(self, day: int) -> tuple[int, int, int]:
         """Month (1-12), weekday (0 = Monday) and weekdays in the month of day ``day``."""
@@ -366,41 +385,44 @@ class FleetPower:
         """
         out = np.empty((n_paths, len(self.sites)))
         for s in self.sites:
-            c = s.contract
             level = today.get(spot_output(s.index)) if s.spot is not None else None
-            if isinstance(c, IndexPowerSpec):
-                out[:, s.index] = np.asarray(level) + c.adder_usd_per_mwh
-            elif isinstance(c, TimeOfUsePowerSpec):
-                n_peak = c.peak_end_hour - c.peak_start_hour
-                out[:, s.index] = (
-                    n_peak * c.peak_usd_per_mwh + (HOURS - n_peak) * c.offpeak_usd_per_mwh
-                ) / HOURS
-            elif isinstance(c, FixedPowerSpec) and c.sell_back and level is not None:
-                out[:, s.index] = np.maximum(c.price_usd_per_mwh, level)
-            else:
-                out[:, s.index] = flat_price_usd_per_mwh(c)
+            own = today.get(contract_output(s.index)) if s.terms.time_varying else None
+            out[:, s.index] = s.terms.day_price(level, own, n_paths)
         return out
 
     def hours(self, site: int, today: Mapping[str, Any]) -> HourPrices | None:
         """Today's hour prices of a site from the engine's ``today`` values (or None)."""
         proc = self.process
+        own = today[contract_output(site)] if self.sites[site].terms.time_varying else None
         if proc is None or site not in proc.site_index:
-            return None
+            return None if own is None else HourPrices(contract_usd_per_mwh=own)
         j = proc.site_index[site]
         spec = proc.specs[j]
         if spec.intraday == "hourly":
             vals = np.column_stack([today[spot_output(site, h)] for h in range(HOURS)])
-            return HourPrices(values=vals, cap=spec.cap_usd_per_mwh)
-        return HourPrices.lognormal(
-            today[spot_output(site)], proc.shape_log[j], spec.intraday_sigma, spec.cap_usd_per_mwh
-        )
+            out = HourPrices(values=vals, cap=spec.cap_usd_per_mwh)
+        else:
+            out = HourPrices.lognormal(
+                today[spot_output(site)],
+                proc.shape_log[j],
+                spec.intraday_sigma,
+                spec.cap_usd_per_mwh,
+            )
+        out.contract_usd_per_mwh = own
+        return out
 
 
 def power_processes(power: FleetPower | None) -> tuple[tuple[str, SpotPowerProcess], ...]:
-    """The spot process of the sites as ``(("power", process),)``, or ``()`` if none."""
-    if power is None or power.process is None:
+    """The spot process of the sites as ``(("power", process),)`` (or ``()`` if none), then
+    the contract price process ``("power_contracts", ...)`` if a contract has terms."""
+    if power is None:
         return ()
-    return (("power", power.process),)
+    out: tuple[tuple[str, Any], ...] = ()
+    if power.process is not None:
+        out += (("power", power.process),)
+    if power.contracts is not None:
+        out += (("power_contracts", power.contracts),)
+    return out
 
 
 def build_fleet_power(sites: Sequence[SiteSpec], start: dt.date) -> FleetPower:
@@ -411,9 +433,21 @@ def build_fleet_power(sites: Sequence[SiteSpec], start: dt.date) -> FleetPower:
         contract_mw = getattr(s.power, "contract_mw", None) or s.capacity_mw
         progs = s.programmes
         out.append(
-            SitePower(i, s.power, s.spot, progs.demand_response, progs.coincident_peak, contract_mw)
+            SitePower(
+                i,
+                s.power,
+                s.spot,
+                progs.demand_response,
+                progs.coincident_peak,
+                contract_mw,
+                s.grid_charges,
+            )
         )
         if s.spot is not None:
             spots.append((i, s.spot))
-    process = SpotPowerProcess(spots, start) if spots else None
-    return FleetPower(tuple(out), process, start)
+    dated = [(i, contract_of(s.power).dated_terms()) for i, s in enumerate(sites)]
+    timed = [(i, d[0], d[1]) for i, d in dated if d is not None]
+    forward = [i for i, _, t in timed if t.end_date is not None and t.recontract == "forward"]
+    process = SpotPowerProcess(spots, start, forward) if spots else None
+    contracts = ContractPriceProcess(timed, start, process) if timed else None
+    return FleetPower(tuple(out), process, start, contracts)

@@ -17,6 +17,12 @@ from hashfleet.scenario.schema import (
 )
 
 
+def spot_deviation_output(site: int) -> str:
+    """Name of the log deviation ``x_d`` output of a site (only when a contract asks for it:
+    re-contracting at the forward price)."""
+    return f"spot_log_dev:{site}"
+
+
 def spot_output(site: int, hour: int | None = None) -> str:
     """Name of the spot process output of a site (daily level, or one hour's price)."""
     return f"spot_usd_per_mwh:{site}" if hour is None else f"spot_usd_per_mwh:{site}:h{hour}"
@@ -39,7 +45,12 @@ class SpotPowerProcess:
     ``rng.spawn(1)[0]`` so they do not shift the daily stream.
     """
 
-    def __init__(self, sites: Sequence[tuple[int, SpotPowerSpec]], start: dt.date) -> None:
+    def __init__(
+        self,
+        sites: Sequence[tuple[int, SpotPowerSpec]],
+        start: dt.date,
+        deviation_sites: Sequence[int] = (),
+    ) -> None:
         self.sites = tuple(i for i, _ in sites)
         self.specs = tuple(s for _, s in sites)
         self.site_index = {i: j for j, i in enumerate(self.sites)}
@@ -62,10 +73,40 @@ class SpotPowerProcess:
             shape.append(raw - np.log(np.mean(np.exp(raw))))
         self.shape_log = np.array(shape)  # (n_sites, 24)
         self.hourly = [j for j, s in enumerate(sp) if s.intraday == "hourly"]
+        self.trend = any(s.trend is not None for s in sp)
+        self.deviation_sites = tuple(deviation_sites)
         outs = [spot_output(i) for i in self.sites]
+        outs += [spot_deviation_output(i) for i in self.deviation_sites]
         for j in self.hourly:
             outs += [spot_output(self.sites[j], h) for h in range(HOURS)]
         self.outputs: tuple[str, ...] = tuple(outs)
+
+    def log_centre(self, days: NDArray[np.int64]) -> NDArray[np.float64]:
+        """``log m(d) + season(d)`` of days ``days`` (n_days,): shape (n_days, n_sites).
+
+        ``log m(d)`` is the log median, moved by each site's ``trend`` (drift and long-run
+        level, :class:`~hashfleet.scenario.power.SpotTrendSpec`) when it has one.
+        """
+        doy = np.array(
+            [(self.start + dt.timedelta(days=int(d))).timetuple().tm_yday for d in days], float
+        )
+        season = self.amp * np.cos(2 * np.pi * (doy[:, None] - self.peak_doy) / DAYS_PER_YEAR)
+        if not self.trend:
+            return self.log_median + season
+        return self.log_median_at(days) + season
+
+    def log_median_at(self, days: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Log median of days ``days`` with the trends: shape (n_days, n_sites)."""
+        t = np.asarray(days, dtype=np.float64)[:, None] / DAYS_PER_YEAR
+        out = np.broadcast_to(self.log_median, (t.shape[0], len(self.sites))).copy()
+        for j, s in enumerate(self.specs):
+            tr = s.trend
+            if tr is None:
+                continue
+            lr = np.log(tr.long_run_median_usd_per_mwh or s.median_usd_per_mwh)
+            decay = 2.0 ** (-t[:, 0] / tr.level_half_life_years)
+            out[:, j] = lr + (self.log_median[j] - lr) * decay + tr.drift_per_year * t[:, 0]
+        return out
 
     def init_state(self, n_paths: int) -> SpotState:
         """No day drawn yet."""
@@ -95,14 +136,13 @@ class SpotPowerProcess:
             x[d] = prev
         state.x = prev
         days = np.arange(first_day, first_day + n_days)
-        doy = np.array(
-            [(self.start + dt.timedelta(days=int(d))).timetuple().tm_yday for d in days], float
-        )
-        season = self.amp * np.cos(2 * np.pi * (doy[:, None] - self.peak_doy) / DAYS_PER_YEAR)
-        level = np.minimum(np.exp(self.log_median + season[:, None, :] + x), self.cap)
+        centre = self.log_centre(days)  # (n_days, n_sites)
+        level = np.minimum(np.exp(centre[:, None, :] + x), self.cap)
         out: dict[str, FloatArray] = {}
         for j, i in enumerate(self.sites):
             out[spot_output(i)] = np.ascontiguousarray(level[:, :, j].T)
+        for i in self.deviation_sites:
+            out[spot_deviation_output(i)] = np.ascontiguousarray(x[:, :, self.site_index[i]].T)
         if hourly_rng is not None:
             eps = hourly_rng.standard_normal((len(self.hourly), n_paths, n_days, HOURS))
             for q, j in enumerate(self.hourly):
