@@ -34,8 +34,8 @@ from hashfleet.network.chain import ChainStart, resolve_chain_start, unix_second
 from hashfleet.network.component import NetworkComponent
 from hashfleet.network.fees import build_fee_process
 from hashfleet.network.hashrate import build_hashrate_process
-from hashfleet.network.parameters import apply_forecast_options
 from hashfleet.network.interval_stats import BlockIntervalStats
+from hashfleet.network.parameters import apply_forecast_options
 from hashfleet.network.supply import build_supply_components
 from hashfleet.policies import build_policies
 from hashfleet.processes import ExogenousProcess, ProcessContext

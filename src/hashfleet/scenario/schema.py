@@ -23,10 +23,6 @@ from hashfleet.scenario.cases import CaseSpec, check_case_weights
 from hashfleet.scenario.fields import ScenarioPath, Spec, _f
 from hashfleet.scenario.forecast import RegimesSpec
 from hashfleet.scenario.hpc import HpcSpec
-from hashfleet.scenario.segments import SegmentList
-
-#: A scenario name: a single safe path component (it names results/<name>).
-_SAFE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._+-]{0,98}[A-Za-z0-9_+-])?")
 from hashfleet.scenario.power import (
     ComplianceSpec,
     GridChargesSpec,
@@ -34,6 +30,10 @@ from hashfleet.scenario.power import (
     SiteEmissionsSpec,
     SpotTrendSpec,
 )
+from hashfleet.scenario.segments import SegmentList
+
+#: A scenario name: a single safe path component (it names results/<name>).
+_SAFE_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9 ._+-]{0,98}[A-Za-z0-9_+-])?")
 
 __all__ = [
     "AsicMarketSpec",
