@@ -42,7 +42,7 @@ def test_short_windows_and_small_groups_give_the_same_results(
     ref = simulate(_scenario())
     day_bytes = 8 * 512 * 60  # ~ one day of every variable: a budget of about 5 days
     monkeypatch.setattr(runner, "RECORDER_WINDOW_BYTES", 5 * day_bytes)
-    monkeypatch.setattr(recorder_mod, "REDUCE_BYTES", 2 * 8 * 5 * 500)
+    monkeypatch.setattr(recorder_mod, "REDUCE_BYTES", 2 * 8 * 5 * 500)  # ~2 variables
     seen: list[int] = []
     orig = Recorder.__init__
 

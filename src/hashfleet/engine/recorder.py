@@ -15,6 +15,7 @@ runs exactly the NumPy calls of the in-process reduction on the same memory layo
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,10 +27,12 @@ from hashfleet.processes import WINDOW_DAYS
 
 __all__ = ["REDUCE_BYTES", "Recorder", "RecorderArrays", "quantiles_last_axis"]
 
-#: The window is reduced a group of variables at a time, each group's copy (the rows the
-#: quantiles partition) at most this size: the reduction's extra memory stays bounded at any
-#: path count (every ``(variable, day)`` row is reduced on its own: identical numbers).
-REDUCE_BYTES: int = 32 * 2**20
+#: A window larger than this is reduced in groups of variables of about this size (at least
+#: it), so the copy the quantiles partition stays bounded at any path count (every
+#: ``(variable, day)`` row is reduced on its own: identical numbers).  Each group's copy is
+#: kept above glibc's largest dynamic mmap threshold (32 MiB), so it goes back to the system
+#: when freed instead of raising the threshold and leaving freed memory in the heap.
+REDUCE_BYTES: int = 64 * 2**20
 
 
 @dataclass
@@ -194,11 +197,12 @@ class Recorder:
         first = day - col
         k = col + 1
         rows = range(len(self.variables))[variables]
-        # a group of variables at a time: the quantiles copy at most REDUCE_BYTES
-        step = max(1, REDUCE_BYTES // (8 * k * max(self.n_paths, 1)))
+        # groups of variables of about REDUCE_BYTES each (one group if the window is smaller)
+        n_groups = max(1, min(len(rows), 8 * k * self.n_paths * len(rows) // REDUCE_BYTES))
+        edges = [len(rows) * g // n_groups for g in range(n_groups + 1)]
         buf = self._window(day)
-        for g in range(0, len(rows), step):
-            sl = slice(rows[g], rows[min(g + step, len(rows)) - 1] + 1, rows.step)
+        for lo, hi in itertools.pairwise(edges):
+            sl = slice(rows[lo], rows[hi - 1] + 1, rows.step)
             block = buf[sl, :k, : self.n_paths]
             self.mean[sl, first : first + k] = block.mean(axis=2)
             q = quantiles_last_axis(block, self.quantiles)  # (n_q, n_vars, k)
@@ -271,13 +275,12 @@ def quantiles_last_axis(x: NDArray[np.float64], q: NDArray[np.float64]) -> NDArr
         # +0.0 in another order there, so those rows are sorted as before
         zero = ((lo_v == 0.0) | (hi_v == 0.0)).any(axis=1)
         if zero.any():
-            z = np.flatnonzero(zero)
-            where = np.unravel_index(np.flatnonzero(varying)[z], varying.shape)
-            sub = x[where]  # those rows of the input, in their original order
-            redo = ((sub == 0.0) & np.signbit(sub)).any(axis=1)
-            if redo.any():
-                srt = np.sort(sub[redo], axis=-1)
-                lo_v[z[redo]], hi_v[z[redo]] = srt[:, prev_i], srt[:, next_i]
+            rows = np.flatnonzero(varying)
+            for r in np.flatnonzero(zero):  # row by row: no copy of all those rows
+                part = arr[r]  # the row's values, partitioned: −0.0 is there if anywhere
+                if (np.signbit(part) & (part == 0.0)).any():
+                    srt = np.sort(x[np.unravel_index(rows[r], varying.shape)])  # as given
+                    lo_v[r], hi_v[r] = srt[prev_i], srt[next_i]
         res = _lerp(lo_v.T, hi_v.T, gamma)
         nans = np.isnan(lo[varying])  # a NaN anywhere in the row: NaN (min propagates it)
         if nans.any():

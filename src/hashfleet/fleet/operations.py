@@ -311,7 +311,9 @@ def _dispatch_hourly(
     """Flat-price sites as in the daily path; the others hour by hour (``site_day``)."""
     fleet = state.fleet
     avail = state.available_mw
-    share = profitable.astype(np.float64)
+    # MW run: the whole available MW of a profitable cohort at a flat-price site (a product
+    # with the bool mask, no float copy of it), each hour-level site's columns replaced below
+    run_mw = avail * profitable
     n_paths = avail.shape[0]
     credits: dict[str, NDArray[np.float64]] = {}
     charges: dict[str, NDArray[np.float64]] = {}
@@ -338,7 +340,7 @@ def _dispatch_hourly(
             weekday=weekday,
             weekdays_in_month=wim,
         )
-        share[:, cols] = sd.run_share
+        np.multiply(avail[:, cols], sd.run_share, out=run_mw[:, cols])
         hourly_cost += rows_sum(avail[:, cols], sd.cost_usd_per_mw)
         peaks.append((site.index, sd.peak_mw))
         for target, src in ((credits, sd.credits_usd), (charges, sd.charges_usd)):
@@ -346,7 +348,6 @@ def _dispatch_hourly(
                 target[k] = target[k] + v if k in target else v
         if sd.shed_mwh is not None:
             shed += sd.shed_mwh
-    run_mw = avail * share
     # one product: TH/s, flat-price cost of the simple sites (hour-level sites are costed
     # above), MW, IT MW; then MW per site as sums over each site's cohorts
     per_cohort = np.column_stack(
