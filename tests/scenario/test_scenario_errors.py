@@ -44,7 +44,7 @@ def _issues(path: Path) -> list[str]:
         ),
         ("bad_python_tag", ":1:7: name: unsupported YAML tag '!!python/object/apply:os.system'"),
         ("bad_not_utf8", ":1:10: file is not UTF-8: byte 0xe9 at offset 9"),
-        ("bad_empty", ": file is empty"),
+        ("bad_empty", ":1:1: file is empty"),
         ("bad_top_level_list", ":1:1: expected a mapping of scenario sections"),
     ],
 )

@@ -47,9 +47,7 @@ def format_error(error: BaseException) -> str:
         line then one ``file:line:col: field.path: message`` line per issue.
     """
     if isinstance(error, ScenarioError) and len(error.issues) > 1:
-        lines = [f"ScenarioError: {len(error.issues)} issues"]
-        lines.extend(str(i) for i in error.issues)
-        return "\n".join(lines)
+        return f"ScenarioError: {len(error.issues)} issues\n{error}"
     if isinstance(error, HashfleetError):
         return f"{type(error).__name__}: {error}"
     return (

@@ -3,6 +3,7 @@ every key and value (file, line, column); plain YAML only, aliases expanded on a
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,10 @@ from hashfleet.scenario.reference import (
 MAX_YAML_NODES = 100_000
 #: Deepest nesting of mappings and lists accepted.
 MAX_YAML_DEPTH = 100
+#: Longest text value or key accepted (characters).
+MAX_TEXT_CHARS = 10_000
+#: Longest excerpt of a user's value quoted in a message (characters).
+MAX_EXCERPT_CHARS = 60
 
 _YAML_TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_YAML_TAG + t for t in ("null", "bool", "int", "float", "str", "timestamp")}
@@ -105,15 +110,17 @@ def _parse_yaml(text: str, display: str, base_dir: Path) -> _Document:
             f"YAML cannot contain the character #x{e.character:04x} ({e.reason})",
         ) from None
     except yaml.YAMLError as e:
-        raise _fail(IssueLocation(display), f"YAML error: {e}") from None
+        raise _fail(IssueLocation(display, 1, 1), f"YAML error: {_cut(str(e))}") from None
     except RecursionError:
-        raise _fail(IssueLocation(display), "YAML nesting is too deep to be a scenario") from None
+        raise _fail(
+            IssueLocation(display, 1, 1), "YAML nesting is too deep to be a scenario"
+        ) from None
     finally:
         if loader is not None:
             loader.dispose()
     if node is None:
         raise _fail(
-            IssueLocation(display),
+            IssueLocation(display, 1, 1),
             "file is empty; expected a mapping of scenario sections (name, run, ...)",
         )
     root = _Mark(display, None, _pos(node.start_mark), base_dir)
@@ -137,7 +144,7 @@ def _pos(mark: yaml.Mark | None) -> tuple[int, int] | None:
 
 def _yaml_location(display: str, mark: yaml.Mark | None) -> IssueLocation:
     pos = _pos(mark)
-    return IssueLocation(display, *pos) if pos else IssueLocation(display)
+    return IssueLocation(display, *pos) if pos else IssueLocation(display, 1, 1)
 
 
 def _syntax_message(e: yaml.MarkedYAMLError) -> str:
@@ -177,7 +184,7 @@ class _Builder:
         )
 
     def problem(self, node: yaml.Node, path: FieldPath, message: str) -> None:
-        loc = IssueLocation(self.display, *(_pos(node.start_mark) or (None, None)))
+        loc = IssueLocation(self.display, *(_pos(node.start_mark) or (1, 1)))
         self.issues.append(ScenarioIssue(loc, format_path(path), message))
 
     def build(self, node: yaml.Node, path: FieldPath, marks: _Marks | None) -> Any:
@@ -222,13 +229,35 @@ class _Builder:
     def scalar(self, node: yaml.Node, path: FieldPath) -> Any:
         if not self.tag_ok(node, path, _SCALAR_TAGS):
             return None
-        try:
-            return self.loader.construct_object(node, deep=True)
-        except (ValueError, OverflowError, yaml.YAMLError) as e:
-            kind = node.tag.replace(_YAML_TAG, "")
-            kind = "date" if kind == "timestamp" else kind
-            self.problem(node, path, f"expected a valid {kind}, got {node.value!r} ({e})")
+        kind = node.tag.replace(_YAML_TAG, "")
+        kind = {
+            "timestamp": "a valid date",
+            "bool": "true or false",
+            "int": "an integer",
+            "float": "a number",
+        }.get(kind, kind)
+        text = str(node.value)
+        if len(text) > MAX_TEXT_CHARS:
+            self.problem(
+                node,
+                path,
+                f"expected text of at most {MAX_TEXT_CHARS:,} characters, got "
+                f"{len(text):,} characters",
+            )
             return None
+        bad = _bad_character(text)
+        if bad is not None:
+            self.problem(node, path, f"expected text without control characters, got {bad}")
+            return None
+        try:
+            # PyYAML's constructors assume their resolver matched the text: an explicit tag on
+            # other text (``!!timestamp hello``, ``!!bool maybe``) makes them fail with
+            # AttributeError/KeyError/TypeError.  Any failure here is the user's value.
+            value = self.loader.construct_object(node, deep=True)
+        except Exception:  # noqa: BLE001 -- see above; reported as a located issue
+            self.problem(node, path, f"expected {kind}, got {_excerpt(text)}")
+            return None
+        return value
 
     def sequence(self, node: yaml.SequenceNode, path: FieldPath, marks: _Marks) -> Any:
         if not self.tag_ok(node, path, {_SEQ_TAG}):
@@ -255,6 +284,9 @@ class _Builder:
                 self.problem(knode, path, f"expected a text key, got {_node_kind(knode)}")
                 continue
             key = str(knode.value)
+            if len(key) > 200 or _bad_character(key) is not None:
+                self.problem(knode, path, f"expected a field name, got {_excerpt(key)}")
+                continue
             if key in first:
                 line = first[key].start_mark.line + 1
                 self.problem(
@@ -300,13 +332,44 @@ def _show(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, int | float):
-        return repr(value)
+        return _cut(repr(value))
     if isinstance(value, str):
-        return repr(value)
+        return _excerpt(value)
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list | tuple):
         return "a list"
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
-    return repr(value)
+    return _cut(repr(value))
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_EXCERPT_CHARS:
+        return text
+    return text[: MAX_EXCERPT_CHARS - 8] + f"... ({len(text):,} characters)"
+
+
+def _excerpt(value: Any) -> str:
+    """A short quotation of a user's value: its ``repr`` for text, cut to
+    :data:`MAX_EXCERPT_CHARS` characters."""
+    if not isinstance(value, str):
+        return _show(value)
+    text = repr(value)
+    if len(text) <= MAX_EXCERPT_CHARS:
+        return text
+    return repr(value[: MAX_EXCERPT_CHARS - 8]) + f"... ({len(value):,} characters)"
+
+
+def _bad_character(text: str) -> str | None:
+    """How the first character a scenario's text may not hold looks (NUL, other control
+    characters but tab and newline, lone surrogates), or None if there is none."""
+    for i, ch in enumerate(text):
+        code = ord(ch)
+        if ch in "\t\n\r":
+            continue
+        if 0xD800 <= code <= 0xDFFF:
+            return f"an unpaired surrogate U+{code:04X} at character {i + 1}"
+        if unicodedata.category(ch) == "Cc":
+            return f"the control character U+{code:04X} at character {i + 1}"
+    return None
