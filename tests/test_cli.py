@@ -86,7 +86,7 @@ def test_validate_builds_every_strategy_and_sweep_point(tmp_path: Path) -> None:
         f"extends: {scenarios / 'baseline.yaml'}\n"
         "strategies:\n  - name: oops\n    set: {policies.upgrade.no_such_field: 1}\n"
     )
-    code, out, err = _run("validate", str(bad))
+    code, out, err = _run("validate", str(bad), "--allow-path", str(scenarios))
     assert code == 2 and out == ""
     assert "strategies[oops]" in err or "no_such_field" in err
     assert "Traceback" not in err

@@ -32,7 +32,6 @@ Everything the component reads from the engine goes through :class:`EngineAdapte
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import warnings
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -46,6 +45,7 @@ from hashfleet.hpc.kernels import USES, FloatArray, irr_per_year
 from hashfleet.hpc.state import FLOW_NAMES, HpcModel, HpcState
 from hashfleet.numeric import segment_sums
 from hashfleet.scenario.hpc import HpcPolicySpec, HpcSpec
+from hashfleet.scenario.trust import load_target
 
 if TYPE_CHECKING:
     from hashfleet.engine.core import ChunkEngine
@@ -252,11 +252,7 @@ def _build_policy(spec: HpcPolicySpec) -> HpcPolicy:
     if spec.kind == "margin_trigger":
         return MarginTrigger(spec)
     assert spec.target is not None
-    module_name, _, attr = spec.target.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ValueError(f"hpc.policy.target: cannot import {spec.target!r} ({exc})") from None
+    cls = load_target(spec.target, "hpc.policy.target")  # entry points or --allow-code only
     policy = cls(**spec.params)
     if not isinstance(policy, HpcPolicy):
         raise ValueError(

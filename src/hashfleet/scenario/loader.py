@@ -37,6 +37,7 @@ from hashfleet.scenario.compose import (
     deep_merge,
     parse_field_path,
 )
+from hashfleet.scenario.files import allowed_roots
 from hashfleet.scenario.messages import (
     _validate,
 )
@@ -67,6 +68,7 @@ def load_scenario(
     *,
     overrides: Mapping[str, Any] | None = None,
     set_args: Sequence[str] = (),
+    allow_paths: Sequence[str | os.PathLike[str]] = (),
 ) -> Scenario:
     """Load, merge, override and validate a scenario file.
 
@@ -81,6 +83,9 @@ def load_scenario(
     set_args : sequence of str
         ``"dotted.path=VALUE"`` strings as given to ``--set``; each VALUE is parsed as
         YAML and replaces the value at the path.  Applied after ``overrides``.
+    allow_paths : sequence of path-like
+        Folders (or files) outside the scenario's folder that the scenario may name
+        (``extends``, ``fleet.catalogue``, CSV ``path``); see :mod:`hashfleet.scenario.files`.
 
     Returns
     -------
@@ -93,8 +98,10 @@ def load_scenario(
         With every problem found (YAML, schema and cross-field checks), each located at
         ``file:line:col`` and a field path.
     """
-    doc = _load_document(path, overrides=overrides, set_args=set_args)
-    return _validate(doc)
+    real = Path(os.fspath(path)).resolve()
+    roots = allowed_roots(real.parent, allow_paths)
+    doc = _load_document(path, overrides=overrides, set_args=set_args, roots=roots)
+    return _validate(doc, roots)
 
 
 def load_scenario_text(
@@ -104,6 +111,7 @@ def load_scenario_text(
     overrides: Mapping[str, Any] | None = None,
     set_args: Sequence[str] = (),
     base_dir: str | os.PathLike[str] | None = None,
+    allow_paths: Sequence[str | os.PathLike[str]] = (),
 ) -> Scenario:
     """Load a scenario from YAML text; see :func:`load_scenario`.
 
@@ -117,17 +125,20 @@ def load_scenario_text(
         As for :func:`load_scenario`.
     base_dir : str or path-like, optional
         Folder that relative paths and ``extends`` are resolved against (default: the
-        current folder).
+        current folder); files it names must be inside it.
+    allow_paths : sequence of path-like
+        As for :func:`load_scenario`.
 
     Returns
     -------
     Scenario
     """
     folder = Path(base_dir).resolve() if base_dir is not None else Path.cwd()
+    roots = allowed_roots(folder, allow_paths)
     doc = _parse_yaml(text, name, folder)
-    doc = _extend(doc, name, folder, chain=())
+    doc = _extend(doc, name, folder, chain=(), roots=roots)
     doc = _apply_overrides(doc, overrides, set_args)
-    return _validate(doc)
+    return _validate(doc, roots)
 
 
 def load_scenario_data(
@@ -135,6 +146,7 @@ def load_scenario_data(
     *,
     overrides: Mapping[str, Any] | None = None,
     set_args: Sequence[str] = (),
+    allow_paths: Sequence[str | os.PathLike[str]] = (),
 ) -> dict[str, Any]:
     """The merged scenario as the user wrote it, after ``extends`` and overrides.
 
@@ -153,7 +165,8 @@ def load_scenario_data(
     dict
         Plain YAML data (dicts, lists, scalars).
     """
-    return _load_document(path, overrides=overrides, set_args=set_args).data
+    roots = allowed_roots(Path(os.fspath(path)).resolve().parent, allow_paths)
+    return _load_document(path, overrides=overrides, set_args=set_args, roots=roots).data
 
 
 def dump_resolved(scenario: Scenario) -> str:
@@ -203,9 +216,10 @@ def _load_document(
     *,
     overrides: Mapping[str, Any] | None,
     set_args: Sequence[str],
+    roots: Sequence[Path],
 ) -> _Document:
     display = os.fspath(path)
     real = Path(display).resolve()
     doc = _read_file(real, display, via=None)
-    doc = _extend(doc, display, real.parent, chain=(real,))
+    doc = _extend(doc, display, real.parent, chain=(real,), roots=roots)
     return _apply_overrides(doc, overrides, set_args)

@@ -3,14 +3,15 @@ every key and value (file, line, column); plain YAML only, aliases expanded on a
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from hashfleet.errors import IssueLocation, ScenarioError, ScenarioIssue
+from hashfleet.errors import DataError, IssueLocation, ScenarioError, ScenarioIssue
+from hashfleet.scenario.files import MAX_YAML_BYTES, read_bytes
 from hashfleet.scenario.reference import (
     FieldPath,
     format_path,
@@ -30,6 +31,12 @@ _SCALAR_TAGS = {_YAML_TAG + t for t in ("null", "bool", "int", "float", "str", "
 _MAP_TAG = _YAML_TAG + "map"
 _SEQ_TAG = _YAML_TAG + "seq"
 _MERGE_TAG = _YAML_TAG + "merge"
+_TAG_WORDS = {
+    _YAML_TAG + "timestamp": "a valid date",
+    _YAML_TAG + "bool": "true or false",
+    _YAML_TAG + "int": "an integer",
+    _YAML_TAG + "float": "a number",
+}
 
 
 # ------------------------------------------------------------------ documents
@@ -43,6 +50,8 @@ class _Mark:
     key: tuple[int, int] | None
     value: tuple[int, int] | None
     base_dir: Path
+    #: Set by the user directly (``--set``, ``overrides=``): the paths it names are trusted.
+    trusted: bool = False
 
     def location(self, *, prefer_key: bool = False) -> IssueLocation:
         pos = self.key if prefer_key and self.key else (self.value or self.key)
@@ -73,15 +82,12 @@ def _fail(loc: IssueLocation, message: str, path: FieldPath = ()) -> ScenarioErr
 
 
 def _read_file(real: Path, display: str, via: IssueLocation | None) -> _Document:
-    where = via or IssueLocation(display)
+    where = via or IssueLocation(display, 1, 1)
     try:
-        raw = real.read_bytes()
-    except FileNotFoundError:
-        raise _fail(where, f"file not found: {display}") from None
-    except IsADirectoryError:
-        raise _fail(where, f"expected a YAML file, got a folder: {display}") from None
-    except OSError as e:
-        raise _fail(where, f"cannot read {display}: {e.strerror}") from None
+        raw = read_bytes(real, what="scenario file", max_bytes=MAX_YAML_BYTES)
+    except DataError as e:
+        message = str(e).replace(f"scenario file {real}", f"scenario file {display}")
+        raise _fail(where, message) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -229,14 +235,7 @@ class _Builder:
     def scalar(self, node: yaml.Node, path: FieldPath) -> Any:
         if not self.tag_ok(node, path, _SCALAR_TAGS):
             return None
-        kind = node.tag.replace(_YAML_TAG, "")
-        kind = {
-            "timestamp": "a valid date",
-            "bool": "true or false",
-            "int": "an integer",
-            "float": "a number",
-        }.get(kind, kind)
-        text = str(node.value)
+        text = node.value if isinstance(node.value, str) else str(node.value)
         if len(text) > MAX_TEXT_CHARS:
             self.problem(
                 node,
@@ -254,7 +253,8 @@ class _Builder:
             # other text (``!!timestamp hello``, ``!!bool maybe``) makes them fail with
             # AttributeError/KeyError/TypeError.  Any failure here is the user's value.
             value = self.loader.construct_object(node, deep=True)
-        except Exception:  # noqa: BLE001 -- see above; reported as a located issue
+        except Exception:
+            kind = _TAG_WORDS.get(node.tag, node.tag.replace(_YAML_TAG, ""))
             self.problem(node, path, f"expected {kind}, got {_excerpt(text)}")
             return None
         return value
@@ -361,15 +361,15 @@ def _excerpt(value: Any) -> str:
     return repr(value[: MAX_EXCERPT_CHARS - 8]) + f"... ({len(value):,} characters)"
 
 
+_BAD_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _bad_character(text: str) -> str | None:
     """How the first character a scenario's text may not hold looks (NUL, other control
     characters but tab and newline, lone surrogates), or None if there is none."""
-    for i, ch in enumerate(text):
-        code = ord(ch)
-        if ch in "\t\n\r":
-            continue
-        if 0xD800 <= code <= 0xDFFF:
-            return f"an unpaired surrogate U+{code:04X} at character {i + 1}"
-        if unicodedata.category(ch) == "Cc":
-            return f"the control character U+{code:04X} at character {i + 1}"
-    return None
+    m = _BAD_CHARACTER.search(text)
+    if m is None:
+        return None
+    code = ord(m.group())
+    what = "an unpaired surrogate" if 0xD800 <= code <= 0xDFFF else "the control character"
+    return f"{what} U+{code:04X} at character {m.start() + 1}"
