@@ -25,12 +25,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from hashfleet.errors import IssueLocation
 from hashfleet.scenario.compose import (
     _apply_overrides,
     _extend,
@@ -38,9 +39,8 @@ from hashfleet.scenario.compose import (
     parse_field_path,
 )
 from hashfleet.scenario.files import allowed_roots
-from hashfleet.scenario.messages import (
-    _validate,
-)
+from hashfleet.scenario.messages import _expand, _locate, _validate, _variant_values
+from hashfleet.scenario.reference import FieldPath, path_field_patterns
 from hashfleet.scenario.schema import Scenario
 from hashfleet.scenario.sourcemap import (
     MAX_YAML_NODES,
@@ -53,11 +53,13 @@ __all__ = [
     "MAX_YAML_NODES",
     "deep_merge",
     "dump_resolved",
+    "field_locator",
     "load_scenario",
     "load_scenario_data",
     "load_scenario_text",
     "parse_field_path",
     "scenario_hash",
+    "vetted_files",
 ]
 
 # ------------------------------------------------------------------ public API
@@ -167,6 +169,58 @@ def load_scenario_data(
     """
     roots = allowed_roots(Path(os.fspath(path)).resolve().parent, allow_paths)
     return _load_document(path, overrides=overrides, set_args=set_args, roots=roots).data
+
+
+def field_locator(
+    path: str | os.PathLike[str],
+    *,
+    set_args: Sequence[str] = (),
+    allow_paths: Sequence[str | os.PathLike[str]] = (),
+) -> Callable[[FieldPath], IssueLocation]:
+    """Where each field of a scenario file was written (after ``extends`` and ``--set``).
+
+    For messages about a field that the loader did not raise (a strategy's or sweep
+    point's problem, a compile-time check): the location of the field, or of its nearest
+    parent that is written, or the top of the file.
+
+    Parameters
+    ----------
+    path, set_args, allow_paths
+        As for :func:`load_scenario`.
+
+    Returns
+    -------
+    callable
+        Field path -> :class:`~hashfleet.errors.IssueLocation` with a line and column.
+    """
+    roots = allowed_roots(Path(os.fspath(path)).resolve().parent, allow_paths)
+    doc = _load_document(path, overrides=None, set_args=set_args, roots=roots)
+    return lambda field: _locate(doc, field)
+
+
+def vetted_files(scenario: Scenario) -> tuple[str, ...]:
+    """The files a loaded scenario names (absolute; checked when it was loaded): its file
+    fields and the file fields inside ``strategies[].set`` and ``sweep``.
+
+    Reloading a variant of the scenario from text (a strategy) allows exactly these.
+
+    Parameters
+    ----------
+    scenario : Scenario
+
+    Returns
+    -------
+    tuple of str
+    """
+    data = scenario.model_dump(mode="json")
+    out: list[str] = []
+    patterns = path_field_patterns()
+    found = [parent[p[-1]] for pat in patterns for p, parent in _expand(data, pat, ())]
+    found += [parent[key] for _, parent, key, _ in _variant_values(data, patterns)]
+    for v in found:
+        if isinstance(v, str) and os.path.isabs(v) and v not in out:
+            out.append(v)
+    return tuple(out)
 
 
 def dump_resolved(scenario: Scenario) -> str:
