@@ -31,6 +31,8 @@ _SCALAR_TAGS = {_YAML_TAG + t for t in ("null", "bool", "int", "float", "str", "
 _MAP_TAG = _YAML_TAG + "map"
 _SEQ_TAG = _YAML_TAG + "seq"
 _MERGE_TAG = _YAML_TAG + "merge"
+#: The YAML loader (pure Python: its messages and marks are the ones the tests pin).
+_LOADER: Any = yaml.SafeLoader
 _TAG_WORDS = {
     _YAML_TAG + "timestamp": "a valid date",
     _YAML_TAG + "bool": "true or false",
@@ -102,9 +104,9 @@ def _read_file(real: Path, display: str, via: IssueLocation | None) -> _Document
 
 
 def _parse_yaml(text: str, display: str, base_dir: Path) -> _Document:
-    loader: yaml.SafeLoader | None = None
+    loader: Any = None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _LOADER(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as e:
         raise _fail(_yaml_location(display, e.problem_mark), _syntax_message(e)) from None
@@ -136,12 +138,49 @@ def _parse_yaml(text: str, display: str, base_dir: Path) -> _Document:
             root.location(),
             f"expected a mapping of scenario sections (name, run, ...) at the top level, got {got}",
         )
+    try:
+        size = _expanded_size(node, {}, set())
+    except RecursionError:
+        raise _fail(
+            IssueLocation(display, 1, 1), "YAML nesting is too deep to be a scenario"
+        ) from None
+    if size > MAX_YAML_NODES:  # before building anything
+        raise _fail(
+            _yaml_location(display, node.start_mark),
+            f"YAML expands to more than {MAX_YAML_NODES:,} values once aliases are "
+            "followed; refusing to load (an alias bomb, 'billion laughs'?)",
+        )
     builder = _Builder(display, base_dir, loader)
     data = builder.build(node, (), None)
     if builder.issues:
         raise ScenarioError(builder.issues)
     builder.marks[()] = root
     return _Document(data, builder.marks, root)
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int], active: set[int]) -> int:
+    """Values ``node`` holds once aliases are followed (a shared node counts every time it
+    is used), computed over the distinct nodes only; capped just above the budget."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    if key in active:  # a recursive alias: reported by the builder
+        return 1
+    active.add(key)
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        children: list[yaml.Node] = list(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        children = [n for pair in node.value for n in pair]
+    else:
+        children = []
+    for child in children:
+        total += _expanded_size(child, memo, active)
+        if total > MAX_YAML_NODES:
+            break
+    active.discard(key)
+    memo[key] = min(total, MAX_YAML_NODES + 1)
+    return memo[key]
 
 
 def _pos(mark: yaml.Mark | None) -> tuple[int, int] | None:
@@ -172,7 +211,7 @@ def _node_kind(node: yaml.Node) -> str:
 class _Builder:
     """Builds plain data from a YAML node graph, recording positions and issues."""
 
-    def __init__(self, display: str, base_dir: Path, loader: yaml.SafeLoader) -> None:
+    def __init__(self, display: str, base_dir: Path, loader: Any) -> None:
         self.display = display
         self.base_dir = base_dir
         self.loader = loader

@@ -76,7 +76,13 @@ def validate_file(
     from hashfleet.studies.sweep import expand_sweep
 
     sc = load_scenario(file, set_args=set_args, allow_paths=allow_paths)
-    locate = field_locator(file, set_args=set_args, allow_paths=allow_paths)
+    located: list[Callable[[tuple[str | int, ...]], IssueLocation]] = []
+
+    def locate(path: tuple[str | int, ...]) -> IssueLocation:
+        if not located:  # parse the file again only when there is something to locate
+            located.append(field_locator(file, set_args=set_args, allow_paths=allow_paths))
+        return located[0](path)
+
     issues: list[ScenarioIssue] = []
     _check(lambda: compile_scenario(sc), (), "", locate, issues)
     for i, strat in enumerate(sc.strategies):
