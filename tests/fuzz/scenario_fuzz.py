@@ -130,9 +130,11 @@ _TAGS = [
 ]  # fmt: skip
 _FIELDS = [
     "run.paths", "run.seed", "run.horizon_days", "run.start", "market.btc_price.model",
-    "market.btc_price.path", "fleet.catalogue", "fleet.cohorts[0].units", "fleet.sites[0].capacity_mw",
+    "market.btc_price.path", "fleet.catalogue", "fleet.cohorts[0].units",
+    "fleet.sites[0].capacity_mw",
     "fleet.sites[0].spot.intraday_sigma", "network.hashrate.start_ehs",
-    "network.hashrate.growth_per_year", "network.start.height", "asic_market.frontier.interval_months",
+    "network.hashrate.growth_per_year", "network.start.height",
+    "asic_market.frontier.interval_months",
     "asic_market.payback_days", "company.starting_cash_usd", "policies.upgrade.kind",
     "policies.custom", "no.such.field", "fleet.cohorts[9].units", "sweep", "name", "extends",
     "hpc.projects[0].phases[0].gross_mw", "capital.treasury.custom",
