@@ -149,14 +149,14 @@ def _resolve_one(
         return
     mark = doc.marks.get(path) or _nearest_mark(doc, path)
     if "\x00" in value:
-        issues.append(_issue_at(mark, field, "expected a file name, got text with a NUL"))
+        issues.append(_issue_at(mark, path, "expected a file name, got text with a NUL"))
         return
     value = os.path.expanduser(value)
     if not os.path.isabs(value):
         value = os.path.normpath(os.path.join(mark.base_dir, value))
     parent[key] = value
     if not mark.trusted and not is_allowed(value, roots):
-        issues.append(_issue_at(mark, field, _outside_message(value, roots)))
+        issues.append(_issue_at(mark, path, _outside_message(value, roots)))
 
 
 def _issue_at(mark: _Mark, field: FieldPath, message: str) -> ScenarioIssue:

@@ -205,7 +205,7 @@ def _node_kind(node: yaml.Node) -> str:
         return "a list"
     if isinstance(node, yaml.MappingNode):
         return "a mapping"
-    return f"the scalar {node.value!r}"
+    return "a single value"  # not quoted: the file may not be a scenario at all
 
 
 class _Builder:
