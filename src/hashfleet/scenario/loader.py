@@ -242,7 +242,25 @@ def dump_resolved(scenario: Scenario) -> str:
     start = data["network"]["start"]
     if start.get("bits") is not None:
         start["bits"] = f"0x{start['bits']:08x}"
+    # fields typed Any hold the user's YAML as written: keep their dates as dates
+    for i, strat in enumerate(scenario.strategies):
+        data["strategies"][i]["set"] = _plain(strat.set)
+    for i, custom in enumerate(scenario.policies.custom):
+        data["policies"]["custom"][i]["params"] = _plain(custom.params)
+    if scenario.sweep is not None:
+        for kind in ("grid", "zip"):
+            if getattr(scenario.sweep, kind) is not None:
+                data["sweep"][kind] = _plain(getattr(scenario.sweep, kind))
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+def _plain(value: Any) -> Any:
+    """Plain YAML data (tuples as lists), dates and times kept."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def scenario_hash(scenario: Scenario) -> str:

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from hashfleet.scenario.capital import CapitalSpec
-from hashfleet.scenario.fields import ScenarioPath, Spec, _f
+from hashfleet.scenario.fields import ScenarioPath, Spec, _f, finite_data
 from hashfleet.scenario.hpc import HpcSpec
 
 __all__ = [
@@ -1241,6 +1241,8 @@ class CustomPolicySpec(Spec):
     )
     params: dict[str, Any] = _f({}, description="Keyword arguments of the class.")
 
+    _finite = field_validator("params")(lambda cls, v: finite_data(v))
+
 
 class PoliciesSpec(Spec):
     """What the company decides during the run."""
@@ -1259,6 +1261,8 @@ class StrategySpec(Spec):
         description="Values replacing the base scenario's: dotted field paths to values; a "
         "mapping replaces the whole section (e.g. `policies.upgrade: {kind: hold}`).",
     )
+
+    _finite = field_validator("set")(lambda cls, v: finite_data(v))
 
 
 class FinanceSpec(Spec):
@@ -1301,6 +1305,8 @@ class SweepSpec(Spec):
         description="Zipped lists of equal length: the i-th scenario takes the i-th value "
         "of every list (dotted path -> list of values).",
     )
+
+    _finite = field_validator("grid", "zip")(lambda cls, v: finite_data(v))
 
     @model_validator(mode="after")
     def _one_kind(self) -> SweepSpec:
