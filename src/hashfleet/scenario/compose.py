@@ -25,7 +25,7 @@ from hashfleet.scenario.sourcemap import (
     _issue,
     _Mark,
     _Marks,
-    _read_file,
+    _read_base,
     _show,
     _syntax_message,
 )
@@ -148,7 +148,7 @@ def _extend(
             raise ScenarioError(
                 [_issue(mark, ("extends",), f"extends cycle: {cycle}; remove one extends")]
             )
-        base = _read_file(real, base_display, via=mark.location())
+        base = _read_base(real, base_display, via=mark.location())
         base = _extend(base, base_display, real.parent, (*chain, real), roots)
         merged = base if merged is None else _merge_docs(merged, base)
     assert merged is not None

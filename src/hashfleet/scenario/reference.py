@@ -18,6 +18,7 @@ import types
 import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import annotated_types as at
@@ -216,7 +217,12 @@ def path_field_patterns() -> list[FieldPath]:
         levels appear as the wildcard ``"[]"``.  A union contributes the path fields of
         all its variants.
     """
-    return list(_path_patterns(Shape("model", model=Scenario), ()))
+    return list(_all_path_patterns())
+
+
+@lru_cache(maxsize=1)
+def _all_path_patterns() -> tuple[FieldPath, ...]:
+    return tuple(_path_patterns(Shape("model", model=Scenario), ()))
 
 
 def _path_patterns(shape: Shape, prefix: FieldPath) -> Iterator[FieldPath]:

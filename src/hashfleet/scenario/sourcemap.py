@@ -3,15 +3,17 @@ every key and value (file, line, column); plain YAML only, aliases expanded on a
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from hashfleet.errors import DataError, IssueLocation, ScenarioError, ScenarioIssue
-from hashfleet.scenario.files import MAX_YAML_BYTES, read_bytes
+from hashfleet.scenario.files import MAX_YAML_BYTES, file_stamp, read_bytes
 from hashfleet.scenario.reference import (
     FieldPath,
     format_path,
@@ -101,6 +103,26 @@ def _read_file(real: Path, display: str, via: IssueLocation | None) -> _Document
             "decoded; save the file as UTF-8",
         ) from None
     return _parse_yaml(text.removeprefix("\ufeff"), display, real.parent)
+
+
+def _read_base(real: Path, display: str, via: IssueLocation) -> _Document:
+    """:func:`_read_file` for a file named by ``extends``, parsed once per version of the
+    file (size and modification time) and copied out: a base shared by many scenarios (a
+    sweep reloads its file once per point) is not parsed again."""
+    try:
+        stamp = file_stamp(real, what="scenario file", max_bytes=MAX_YAML_BYTES)
+    except DataError as e:
+        message = str(e).replace(f"scenario file {real}", f"scenario file {display}")
+        raise _fail(via, message) from None
+    doc = _cached_base(real, display, via, stamp)
+    return _Document(copy.deepcopy(doc.data), dict(doc.marks), doc.root)
+
+
+@lru_cache(maxsize=32)
+def _cached_base(
+    real: Path, display: str, via: IssueLocation, stamp: tuple[int, int]
+) -> _Document:
+    return _read_file(real, display, via)
 
 
 def _parse_yaml(text: str, display: str, base_dir: Path) -> _Document:
