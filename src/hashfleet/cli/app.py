@@ -151,7 +151,7 @@ def trust_options(cmd: F | click.Command) -> Any:
         cmd.params.extend(options)
         return cmd
     for option in options:
-        click.decorators._param_memo(cmd, option)  # type: ignore[attr-defined]
+        click.decorators._param_memo(cmd, option)
     return cmd
 
 

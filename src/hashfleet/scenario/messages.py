@@ -68,7 +68,7 @@ def _partial_checks(doc: _Document, path_issues: list[ScenarioIssue]) -> list[Sc
             good[name] = info.get_default(call_default_factory=True)
             continue
         try:
-            good[name] = TypeAdapter(info.annotation).validate_python(data[name])
+            good[name] = TypeAdapter(info.annotation).validate_python(data[name])  # type: ignore[arg-type]
         except (ValidationError, RecursionError, MemoryError):
             continue
     partial = SimpleNamespace(**good)

@@ -119,9 +119,7 @@ def _read_base(real: Path, display: str, via: IssueLocation) -> _Document:
 
 
 @lru_cache(maxsize=32)
-def _cached_base(
-    real: Path, display: str, via: IssueLocation, stamp: tuple[int, int]
-) -> _Document:
+def _cached_base(real: Path, display: str, via: IssueLocation, stamp: tuple[int, int]) -> _Document:
     return _read_file(real, display, via)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,7 +101,7 @@ def expand_sweep(
     *,
     set_args: Sequence[str] = (),
     overrides: Mapping[str, Any] | None = None,
-    allow_paths: Sequence[str | Path] = (),
+    allow_paths: Sequence[str | os.PathLike[str]] = (),
 ) -> list[SweepPoint]:
     """The scenarios of the ``sweep:`` section of ``file``.
 

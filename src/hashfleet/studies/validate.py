@@ -17,6 +17,8 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 from hashfleet.errors import HashfleetError, IssueLocation, ScenarioError, ScenarioIssue
 from hashfleet.scenario.schema import Scenario
@@ -97,15 +99,15 @@ def validate_file(
     if sc.sweep is not None:
         kind = "grid" if sc.sweep.grid is not None else "zip"
         try:
-            built = expand_sweep(file, set_args=set_args, allow_paths=allow_paths)
+            built = expand_sweep(Path(file), set_args=set_args, allow_paths=allow_paths)
         except HashfleetError as e:
             issues.extend(_located(e, ("sweep", kind), "", locate))
         else:
             points = len(built)
             for p in built:
                 label = f"sweep scenario {p.scenario_id}: "
-                at = ("sweep", kind)
-                _check(lambda s=p.scenario: compile_scenario(s), at, label, locate, issues)
+                at: tuple[str | int, ...] = ("sweep", kind)
+                _check(partial(compile_scenario, p.scenario), at, label, locate, issues)
     if issues:
         raise ScenarioError(_dedupe(issues))
     return Validated(sc, len(sc.strategies), points)
@@ -135,7 +137,9 @@ def _located(
     from hashfleet.scenario import format_path, parse_field_path
 
     if isinstance(error, ScenarioError):
-        raw = [(i.field, i.message, i.location) for i in error.issues]
+        raw: list[tuple[str, str, IssueLocation | None]] = [
+            (i.field, i.message, i.location) for i in error.issues
+        ]
     else:
         raw = []
         for line in str(error).splitlines() or [""]:
@@ -151,7 +155,7 @@ def _located(
             except ValueError:
                 path = ()
         ours = loc is not None and loc.line is not None and not loc.file.startswith("<")
-        location = loc if ours and not where else locate(path)  # type: ignore[arg-type]
+        location = loc if loc is not None and ours and not where else locate(path)
         name = field or format_path(path)
         out.append(ScenarioIssue(location, name, f"{label}{msg}"))
     return out
