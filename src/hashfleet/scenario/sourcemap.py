@@ -123,7 +123,28 @@ def _cached_base(real: Path, display: str, via: IssueLocation, stamp: tuple[int,
     return _read_file(real, display, via)
 
 
+def _fast_compose(text: str) -> tuple[Any, Any] | None:
+    """The node graph from libyaml's C parser (several times faster), or None if PyYAML
+    has no C parser or it fails: the pure-Python parser then says what is wrong."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is None:
+        return None
+    loader = None
+    try:
+        loader = fast(text)
+        return loader.get_single_node(), loader
+    except Exception:
+        return None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 def _parse_yaml(text: str, display: str, base_dir: Path) -> _Document:
+    composed = _fast_compose(text)
+    if composed is not None:
+        node, loader = composed
+        return _document(node, loader, display, base_dir)
     loader: Any = None
     try:
         loader = _LOADER(text)
@@ -146,6 +167,10 @@ def _parse_yaml(text: str, display: str, base_dir: Path) -> _Document:
     finally:
         if loader is not None:
             loader.dispose()
+    return _document(node, loader, display, base_dir)
+
+
+def _document(node: Any, loader: Any, display: str, base_dir: Path) -> _Document:
     if node is None:
         raise _fail(
             IssueLocation(display, 1, 1),
