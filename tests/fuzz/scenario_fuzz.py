@@ -36,6 +36,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -376,9 +377,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.pop("HASHFLEET_ALLOW_CODE", None)
     counts = {"loaded": 0, "rejected": 0, "crash": 0}
     crashes: dict[str, int] = {}
-    run_tried = run_rejected = 0
     run_problems: dict[str, int] = {}
     t0 = time.perf_counter()
+    done = 0
+
+    def stop(signum: int, frame: Any) -> None:  # a stopped run still reports its counts
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        done = _loop(args, counts, crashes, run_problems, t0)
+    except KeyboardInterrupt:
+        done = sum(counts.values())
+        print("STOPPED", flush=True)
+    run_tried, run_rejected = run_problems.pop("__tried__", 0), run_problems.pop("__rejected__", 0)
+    _report(args, done, counts, crashes, run_tried, run_rejected, run_problems, t0)
+    return 1 if counts["crash"] or run_rejected else 0
+
+
+def _loop(
+    args: argparse.Namespace,
+    counts: dict[str, int],
+    crashes: dict[str, int],
+    run_problems: dict[str, int],
+    t0: float,
+) -> int:
+    run_problems["__tried__"] = run_problems["__rejected__"] = 0
     with tempfile.TemporaryDirectory(prefix="hashfleet-fuzz-") as tmp:
         work = make_workspace(Path(tmp))
         seeds = [work / p.name for p in seed_files()]
@@ -398,11 +422,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         corpus = ROOT / "tests" / "scenario" / "corpus"
                         corpus.mkdir(parents=True, exist_ok=True)
                         (corpus / f"crash-{args.seed}-{i}.yaml").write_bytes(small)
-            elif outcome == "loaded" and run_tried < args.run_sample:
-                run_tried += 1
+            elif outcome == "loaded" and run_problems["__tried__"] < args.run_sample:
+                run_problems["__tried__"] += 1
                 problem = run_accepted(target)
                 if problem is not None:
-                    run_rejected += 1
+                    run_problems["__rejected__"] += 1
                     key = problem[:100]
                     run_problems[key] = run_problems.get(key, 0) + 1
                     if run_problems[key] == 1:
@@ -412,8 +436,21 @@ def main(argv: Sequence[str] | None = None) -> int:
                         )
             if (i + 1) % args.report_every == 0:
                 print(f"{i + 1} inputs {counts} {time.perf_counter() - t0:.0f} s", flush=True)
+    return args.n
+
+
+def _report(
+    args: argparse.Namespace,
+    done: int,
+    counts: dict[str, int],
+    crashes: dict[str, int],
+    run_tried: int,
+    run_rejected: int,
+    run_problems: dict[str, int],
+    t0: float,
+) -> None:
     print(
-        f"TOTAL {args.n} inputs: loaded {counts['loaded']}, rejected cleanly "
+        f"TOTAL {done} inputs: loaded {counts['loaded']}, rejected cleanly "
         f"{counts['rejected']}, crashes {counts['crash']} ({len(crashes)} kinds); "
         f"{time.perf_counter() - t0:.0f} s"
     )
@@ -423,7 +460,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {v} x {k}")
     for k, v in sorted(crashes.items(), key=lambda kv: -kv[1]):
         print(f"  {v} x {k}")
-    return 1 if counts["crash"] or run_rejected else 0
 
 
 if __name__ == "__main__":
