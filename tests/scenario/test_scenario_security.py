@@ -243,3 +243,24 @@ def test_cross_field_checks_run_beside_schema_errors(folder: Path) -> None:
     f.write_text(text.replace("site: TX1", "site: TX9").replace("paths: 10", "paths: 0"), "utf-8")
     msg = _error(f)
     assert "run.paths" in msg and "unknown site 'TX9'" in msg
+
+
+@pytest.mark.parametrize(
+    "command", [["run"], ["compare"], ["sweep"], ["stress"], ["validate"], ["scenario", "show"]]
+)
+def test_every_command_reading_a_scenario_takes_the_flags(command: list[str]) -> None:
+    r = CliRunner().invoke(cli, [*command, "--help"])
+    assert r.exit_code == 0
+    assert "--allow-path" in r.stdout and "--allow-code" in r.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--paths", "10000001"], "--paths"),
+        (["--seed", str(2**64 - 1)], "--seed"),
+    ],
+)
+def test_out_of_range_run_options_exit_2(args: list[str], words: str) -> None:
+    r = CliRunner().invoke(cli, ["run", str(VALID), *args])
+    assert r.exit_code == 2 and words in r.stderr and "InternalError" not in r.stderr
