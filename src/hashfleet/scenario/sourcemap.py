@@ -143,8 +143,7 @@ def _fast_compose(text: str) -> tuple[Any, Any] | None:
 def _parse_yaml(text: str, display: str, base_dir: Path) -> _Document:
     composed = _fast_compose(text)
     if composed is not None:
-        node, loader = composed
-        return _document(node, loader, display, base_dir)
+        return _document(composed[0], composed[1], display, base_dir)
     loader: Any = None
     try:
         loader = _LOADER(text)
