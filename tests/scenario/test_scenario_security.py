@@ -264,3 +264,10 @@ def test_every_command_reading_a_scenario_takes_the_flags(command: list[str]) ->
 def test_out_of_range_run_options_exit_2(args: list[str], words: str) -> None:
     r = CliRunner().invoke(cli, ["run", str(VALID), *args])
     assert r.exit_code == 2 and words in r.stderr and "InternalError" not in r.stderr
+
+
+def test_a_strategy_or_sweep_cannot_extend(folder: Path) -> None:
+    s = _with(folder, "strategies:\n  - name: a\n  - {name: b, set: {extends: secret.env}}\n")
+    assert "cannot set 'extends'" in _error(s)
+    w = _with(folder, "sweep:\n  grid: {extends: [secret.env]}\n", "w.yaml")
+    assert "cannot sweep extends" in _error(w)

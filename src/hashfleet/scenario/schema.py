@@ -1264,6 +1264,14 @@ class StrategySpec(Spec):
 
     _finite = field_validator("set")(lambda cls, v: finite_data(v))
 
+    @field_validator("set")
+    @classmethod
+    def _not_extends(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key in v:
+            if key.split(".")[0].split("[")[0] in ("extends", "schema_version"):
+                raise ValueError(f"cannot set {key!r} in a strategy (only scenario fields)")
+        return v
+
 
 class FinanceSpec(Spec):
     """Valuation settings."""
@@ -1318,7 +1326,7 @@ class SweepSpec(Spec):
         if not table:
             raise ValueError(f"{kind}: expected at least one dotted path")
         for key, values in table.items():
-            if key.split(".")[0].split("[")[0] in ("sweep", "schema_version"):
+            if key.split(".")[0].split("[")[0] in ("sweep", "schema_version", "extends"):
                 raise ValueError(f"{kind}[{key!r}]: cannot sweep {key}")
             if not values:
                 raise ValueError(f"{kind}[{key!r}]: expected a non-empty list of values")
