@@ -20,7 +20,7 @@ VALID = str(DATA / "valid_minimal.yaml")
 BAD = {
     "bad_misspelt_key": (8, "unknown field 'capcity_mw'; did you mean 'capacity_mw'?"),
     "bad_wrong_type": (4, "expected an integer, got 'ten'"),
-    "bad_negative_capacity": (8, "expected a number greater than or equal to 0, got -5"),
+    "bad_negative_capacity": (8, "expected a number greater than or equal to 1e-06, got -5"),
     "bad_syntax": (5, "YAML syntax error: mapping values are not allowed here"),
 }
 

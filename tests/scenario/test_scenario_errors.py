@@ -30,7 +30,7 @@ def _issues(path: Path) -> list[str]:
         ("bad_wrong_type", ":4:17: run.horizon_days: expected an integer, got 'ten'"),
         (
             "bad_negative_capacity",
-            ":8:20: fleet.sites[0].capacity_mw: expected a number greater than or equal to 0, "
+            ":8:20: fleet.sites[0].capacity_mw: expected a number greater than or equal to 1e-06, "
             "got -5",
         ),
         ("bad_syntax", ":5:9: YAML syntax error: mapping values are not allowed here"),

@@ -858,10 +858,9 @@ class SiteSpec(Spec):
     name: str = _f(min_length=1, description="Unique site name.")
     capacity_mw: float = _f(
         unit="MW",
-        ge=0,
+        ge=1e-6,
         le=1e5,
-        description="Grid capacity: a hard limit on power drawn (incl. PUE); 0 (a site without "
-        "power) or at least 1e-6 MW.",
+        description="Grid capacity: a hard limit on power drawn (incl. PUE).",
     )
     pue: float = _f(
         1.05, ge=1, le=3, description="Power usage effectiveness: facility power / IT power."
@@ -883,13 +882,6 @@ class SiteSpec(Spec):
         if isinstance(power, dict) and "contract" not in power:
             data = {**data, "power": {"contract": "fixed", **power}}
         return data
-
-    @field_validator("capacity_mw")
-    @classmethod
-    def _not_denormal(cls, v: float) -> float:
-        if 0 < v < 1e-6:
-            raise ValueError(f"expected 0 or at least 1e-06 MW, got {v!r}")
-        return v
 
     @model_validator(mode="after")
     def _needs_spot(self) -> SiteSpec:
