@@ -30,3 +30,19 @@ def _check_invariants(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Every simulation in the tests runs the invariant guards (``HASHFLEET_CHECK=1``)."""
     monkeypatch.setenv(ENV_VAR, "1")
     yield
+
+
+@pytest.fixture(autouse=True)
+def _shipped_files_allowed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Scenarios the tests write to ``tmp_path`` may extend the shipped ``scenarios/`` and
+    name test data under ``tests/`` (as ``--allow-path`` would allow); the containment
+    tests clear this (``monkeypatch.delenv``)."""
+    from pathlib import Path
+
+    from hashfleet.scenario.files import ENV_ALLOW_PATH
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv(
+        ENV_ALLOW_PATH, os.pathsep.join([str(root / "scenarios"), str(root / "tests")])
+    )
+    yield

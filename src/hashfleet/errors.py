@@ -57,6 +57,13 @@ class ResourceError(InputError):
     estimate and the option that raises the limit."""
 
 
+#: Longest line a :class:`ScenarioIssue` prints (characters); a user's value longer than
+#: that is cut, so a message stays readable whatever the input.
+MAX_ISSUE_CHARS = 500
+#: Most issues a :class:`ScenarioError` message lists (all stay in ``.issues``).
+MAX_ISSUES_SHOWN = 50
+
+
 @dataclass(frozen=True)
 class IssueLocation:
     """Where in a file an issue was found (1-based line and column)."""
@@ -84,7 +91,12 @@ class ScenarioIssue:
 
     def __str__(self) -> str:
         field = f"{self.field}: " if self.field else ""
-        return f"{self.location}: {field}{self.message}"
+        if len(field) > 120:
+            field = field[:100] + "...: "
+        text = f"{self.location}: {field}{self.message}"
+        if len(text) > MAX_ISSUE_CHARS:
+            text = text[: MAX_ISSUE_CHARS - 25] + f"... ({len(text):,} characters)"
+        return text
 
 
 class ScenarioError(InputError):
@@ -98,4 +110,7 @@ class ScenarioError(InputError):
         if isinstance(issues, str):
             issues = [ScenarioIssue(IssueLocation("<scenario>"), "", issues)]
         self.issues: list[ScenarioIssue] = list(issues)
-        super().__init__("\n".join(str(i) for i in self.issues))
+        lines = [str(i) for i in self.issues[:MAX_ISSUES_SHOWN]]
+        if len(self.issues) > MAX_ISSUES_SHOWN:
+            lines.append(f"... and {len(self.issues) - MAX_ISSUES_SHOWN} more issues")
+        super().__init__("\n".join(lines))

@@ -3,6 +3,8 @@ the spec's cross-field checks."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from finance_helpers import book, day, run
@@ -12,6 +14,7 @@ from hashfleet.errors import InputError
 from hashfleet.finance.capital import DayInputs, run_day
 from hashfleet.finance.treasury import TreasuryContext, treasury_orders
 from hashfleet.scenario.capital import CapitalSpec, TreasurySpec
+from hashfleet.scenario.trust import ENV_ALLOW_CODE
 
 
 def ctx(**kw: float) -> TreasuryContext:
@@ -250,7 +253,9 @@ def test_spec_cross_field_checks(bad: dict, match: str) -> None:
         CapitalSpec.model_validate(bad)
 
 
-def test_custom_treasury_policy_in_python() -> None:
+def test_custom_treasury_policy_in_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    # finance_helpers.py sits next to this file; allowed as --allow-code would
+    monkeypatch.setenv(ENV_ALLOW_CODE, str(Path(__file__).parent / "finance_helpers.py"))
     spec = CapitalSpec.model_validate(
         {
             "check_identities": True,
@@ -265,7 +270,7 @@ def test_custom_treasury_policy_in_python() -> None:
     run(b, [100.0, 100.0])
     assert b.state.btc[0] == pytest.approx(2.0)
     assert b.state.cash_usd[0] == pytest.approx(600.0)
-    with pytest.raises(InputError, match="module:function"):
+    with pytest.raises(InputError, match="not allowed to run"):
         book(
             spec.model_copy(
                 update={"treasury": spec.treasury.model_copy(update={"custom": "no_such_module:f"})}

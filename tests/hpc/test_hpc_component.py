@@ -11,6 +11,7 @@ from hpc_helpers import project, run_engine, spec
 from hashfleet.engine.core import ChunkEngine
 from hashfleet.fleet.operations import FleetState
 from hashfleet.hpc.component import HpcRun, hpc_run_of, paired_difference
+from hashfleet.scenario.trust import ENV_ALLOW_CODE
 
 DALTON = "Dalton GA"  # baseline site 1: 250 MW, 245 MW of machines
 USES = ("mining", "converting", "leased", "idle", "reconverting")
@@ -194,7 +195,8 @@ class StartOn:
         return np.ones((run.state.n_paths, run.model.n_projects), dtype=bool)
 
 
-def test_custom_policy_and_debt_hook() -> None:
+def test_custom_policy_and_debt_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_ALLOW_CODE, __file__)  # this module may run (as --allow-code)
     s = spec(
         [_dalton(start_date=None, delay_days={"kind": "fixed", "value": 0})],
         lease={"rent_usd_per_mw_year": 1.8e6, "term_months": 120},

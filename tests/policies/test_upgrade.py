@@ -16,6 +16,7 @@ from hashfleet.fleet.component import fleet_state
 from hashfleet.fleet.orders import desk_of
 from hashfleet.model import compile_scenario
 from hashfleet.scenario.schema import Scenario
+from hashfleet.scenario.trust import ENV_ALLOW_CODE
 
 OLD = {"name": "Old", "hashrate_th_s": 100, "power_w": 3250}  # 32.5 J/TH
 GOOD = {"name": "Good", "hashrate_th_s": 200, "power_w": 3000, "price_usd_per_th": 10.0}
@@ -234,8 +235,9 @@ class EveryTenDaysSell:
             desk.sell(int(col), fleet_state(engine).installed_units[:, col] * self.share)
 
 
-def test_custom_policy_from_yaml() -> None:
+def test_custom_policy_from_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
     """`policies.custom` imports module:Class with params; reviews on days 10 and 20."""
+    monkeypatch.setenv(ENV_ALLOW_CODE, __file__)  # this module may run (--allow-code)
     d = copy.deepcopy(BASE)
     d["policies"] = {
         "custom": [{"target": f"{__name__}:EveryTenDaysSell", "params": {"share": 0.5}}]
@@ -246,8 +248,12 @@ def test_custom_policy_from_yaml() -> None:
     assert units(e, "Old") == 500
 
 
-def test_custom_policy_errors() -> None:
+def test_custom_policy_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     d = copy.deepcopy(BASE)
+    d["policies"] = {"custom": [{"target": f"{__name__}:EveryTenDaysSell"}]}
+    with pytest.raises(InputError, match=r"policies\.custom\[0\]\.target: .* not allowed to run"):
+        compile_scenario(Scenario.model_validate(d))  # no --allow-code: nothing is imported
+    monkeypatch.setenv(ENV_ALLOW_CODE, __file__)
     d["policies"] = {"custom": [{"target": "nowhere.module:Nope"}]}
     with pytest.raises(InputError, match=r"policies\.custom\[0\]\.target"):
         compile_scenario(Scenario.model_validate(d))

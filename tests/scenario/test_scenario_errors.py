@@ -30,7 +30,8 @@ def _issues(path: Path) -> list[str]:
         ("bad_wrong_type", ":4:17: run.horizon_days: expected an integer, got 'ten'"),
         (
             "bad_negative_capacity",
-            ":8:20: fleet.sites[0].capacity_mw: expected a number greater than 0, got -5",
+            ":8:20: fleet.sites[0].capacity_mw: expected a number greater than or equal to 1e-06, "
+            "got -5",
         ),
         ("bad_syntax", ":5:9: YAML syntax error: mapping values are not allowed here"),
         (
@@ -44,7 +45,7 @@ def _issues(path: Path) -> list[str]:
         ),
         ("bad_python_tag", ":1:7: name: unsupported YAML tag '!!python/object/apply:os.system'"),
         ("bad_not_utf8", ":1:10: file is not UTF-8: byte 0xe9 at offset 9"),
-        ("bad_empty", ": file is empty"),
+        ("bad_empty", ":1:1: file is empty"),
         ("bad_top_level_list", ":1:1: expected a mapping of scenario sections"),
     ],
 )

@@ -34,7 +34,7 @@ def test_error_located_in_child_after_override(data_dir: Path, tmp_path: Path) -
     child = tmp_path / "child.yaml"
     child.write_text(f"extends: {base}\nrun:\n  paths: 0\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
-        load_scenario(child)
+        load_scenario(child, allow_paths=[base.parent])
     (issue,) = info.value.issues
     assert issue.location.file == str(child)
     assert issue.location.line == 3

@@ -20,7 +20,7 @@ def test_reference_is_up_to_date() -> None:
 
 def test_reference_content() -> None:
     text = reference_markdown()
-    assert "| `fleet.sites[].capacity_mw` | number | MW | required | > 0 |" in text
+    assert "| `fleet.sites[].capacity_mw` | number | MW | required | ≥ 1e-06, ≤ 100000.0 |" in text
     assert "### `market.btc_price` with `model: merton`" in text
     assert "| `run.paths` | integer |  | `1000` | ≥ 1, ≤ 10000000 |" in text
     assert "lists are replaced" in text

@@ -17,6 +17,7 @@ The commands themselves live in the sibling modules (see :mod:`hashfleet.cli`).
 from __future__ import annotations
 
 import logging
+import os
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +28,15 @@ import click
 from hashfleet.errors import HashfleetError, ScenarioError
 from hashfleet.version import __version__
 
-__all__ = ["F", "HashfleetGroup", "cli", "file_argument", "format_error", "set_option"]
+__all__ = [
+    "F",
+    "HashfleetGroup",
+    "cli",
+    "file_argument",
+    "format_error",
+    "set_option",
+    "trust_options",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,9 +57,7 @@ def format_error(error: BaseException) -> str:
         line then one ``file:line:col: field.path: message`` line per issue.
     """
     if isinstance(error, ScenarioError) and len(error.issues) > 1:
-        lines = [f"ScenarioError: {len(error.issues)} issues"]
-        lines.extend(str(i) for i in error.issues)
-        return "\n".join(lines)
+        return f"ScenarioError: {len(error.issues)} issues\n{error}"
     if isinstance(error, HashfleetError):
         return f"{type(error).__name__}: {error}"
     return (
@@ -64,9 +71,23 @@ def _exit_code(error: BaseException) -> int:
 
 
 class HashfleetGroup(click.Group):
-    """A click group that turns errors into ``TypeName: message`` and an exit code."""
+    """A click group that turns errors into ``TypeName: message`` and an exit code.
+
+    Every command that reads a scenario file (a ``file`` or ``files`` argument) also takes
+    ``--allow-path`` and ``--allow-code`` (:func:`trust_options`)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        names = {p.name for p in cmd.params} if cmd is not None else set()
+        if cmd is not None and names & {"file", "files"} and "allow_path" not in names:
+            trust_options(cmd)
+        return cmd
 
     def invoke(self, ctx: click.Context) -> Any:
+        from hashfleet.scenario.files import ENV_ALLOW_PATH
+        from hashfleet.scenario.trust import ENV_ALLOW_CODE
+
+        saved = {k: os.environ.get(k) for k in (ENV_ALLOW_PATH, ENV_ALLOW_CODE)}
         try:
             return super().invoke(ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
@@ -81,6 +102,63 @@ class HashfleetGroup(click.Group):
                 click.echo(traceback.format_exc(), err=True, nl=False)
             click.echo(format_error(error), err=True)
             ctx.exit(_exit_code(error))
+        finally:
+            for k, v in saved.items():  # --allow-path/--allow-code last for one command
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def _allow(env: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, param: click.Parameter, values: Any) -> None:
+        if not values:
+            return
+        given = [os.path.abspath(os.path.expanduser(v)) for v in values]
+        for v in given:
+            if not os.path.exists(v):
+                raise click.BadParameter(f"{v}: no such file or folder", ctx, param)
+        old = [p for p in os.environ.get(env, "").split(os.pathsep) if p]
+        os.environ[env] = os.pathsep.join([*old, *given])  # worker processes inherit it
+
+    return callback
+
+
+def trust_options(cmd: F | click.Command) -> Any:
+    """Add ``--allow-path DIR`` and ``--allow-code PATH`` (repeatable) to a command.
+
+    They widen what a scenario may reach for this command only (docs/security.md): files
+    outside the scenario's folder, and Python code for ``policies.custom``, ``hpc.policy``
+    and ``capital.treasury.custom``."""
+    from hashfleet.scenario.files import ENV_ALLOW_PATH
+    from hashfleet.scenario.trust import ENV_ALLOW_CODE
+
+    options = [
+        click.Option(
+            ["--allow-path"],
+            multiple=True,
+            metavar="DIR",
+            expose_value=False,
+            callback=_allow(ENV_ALLOW_PATH),
+            help="Let the scenario name files (extends, catalogue, CSV) in DIR, outside its "
+            "own folder. Repeatable.",
+        ),
+        click.Option(
+            ["--allow-code"],
+            multiple=True,
+            metavar="PATH",
+            expose_value=False,
+            callback=_allow(ENV_ALLOW_CODE),
+            help="Let the scenario run Python code (custom policies) from the module file or "
+            "folder PATH. Repeatable. Without it only installed entry points run.",
+        ),
+    ]
+    if isinstance(cmd, click.Command):
+        cmd.params.extend(options)
+        return cmd
+    for option in options:
+        click.decorators._param_memo(cmd, option)
+    return cmd
 
 
 def set_option(fn: F) -> F:

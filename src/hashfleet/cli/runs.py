@@ -23,8 +23,10 @@ __all__ = ["report_command", "run"]
 
 @cli.command()
 @file_argument
-@click.option("--paths", type=click.IntRange(min=1), help="Monte Carlo paths [run.paths].")
-@click.option("--seed", type=click.IntRange(min=0), help="Root seed [run.seed].")
+@click.option(
+    "--paths", type=click.IntRange(min=1, max=10_000_000), help="Monte Carlo paths [run.paths]."
+)
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Root seed [run.seed].")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

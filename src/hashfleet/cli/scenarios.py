@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import yaml
 
-from hashfleet.cli.app import cli, file_argument, format_error, set_option
+from hashfleet.cli.app import cli, file_argument, format_error, set_option, trust_options
 from hashfleet.errors import HashfleetError
 
 __all__ = ["catalogue", "scenario", "scenario_reference", "scenario_show", "validate"]
@@ -18,9 +18,11 @@ __all__ = ["catalogue", "scenario", "scenario_reference", "scenario_show", "vali
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @set_option
+@trust_options
 def validate(files: Sequence[Path], set_args: Sequence[str]) -> None:
-    """Check scenario FILEs: schema, cross-field checks, extends and --set, and every
-    scenario that compare and sweep would build from them (each strategy, each sweep point).
+    """Check scenario FILEs: schema, cross-field checks, extends and --set, the files and
+    code they name, and every scenario that run, compare and sweep would build from them
+    (each strategy, each sweep point), compiled as run compiles it.
 
     Prints OK FILE for each valid file and every problem of every invalid one;
     exits 0 if all are valid, 2 otherwise.
@@ -30,24 +32,20 @@ def validate(files: Sequence[Path], set_args: Sequence[str]) -> None:
       hashfleet validate scenarios/base.yaml
       hashfleet validate scenarios/*.yaml
       hashfleet validate my.yaml --set run.paths=100
+      hashfleet validate received/x.yaml --allow-path ~/data --allow-code my_policies.py
     """
-    from hashfleet.scenario import load_scenario
-    from hashfleet.studies.compare import strategy_scenario
-    from hashfleet.studies.sweep import expand_sweep
+    from hashfleet.studies.validate import validate_file
 
     code = 0
     for file in files:
         try:
-            sc = load_scenario(file, set_args=set_args)
-            for s in sc.strategies:  # what `hashfleet compare` builds
-                strategy_scenario(sc, s.name)
-            points = expand_sweep(file, set_args=set_args) if sc.sweep is not None else []
+            v = validate_file(file, set_args=set_args)
         except HashfleetError as error:
             click.echo(format_error(error), err=True)
             code = max(code, error.exit_code)
         else:
-            extra = [f"{len(sc.strategies)} strategies"] * bool(sc.strategies)
-            extra += [f"{len(points)} sweep points"] * bool(points)
+            extra = [f"{v.strategies} strategies"] * bool(v.strategies)
+            extra += [f"{v.sweep_points} sweep points"] * bool(v.sweep_points)
             click.echo(f"OK {file}" + (f" ({', '.join(extra)})" if extra else ""))
     if code:
         raise click.exceptions.Exit(code)
@@ -72,6 +70,7 @@ def scenario() -> None:
     help="Validate and print every field, defaults filled in, paths absolute.",
 )
 @set_option
+@trust_options
 def scenario_show(file: Path, resolved: bool, set_args: Sequence[str]) -> None:
     """Print FILE as YAML after extends and --set.
 

@@ -96,8 +96,10 @@ def sweep(
 
 @cli.command("compare")
 @file_argument
-@click.option("--paths", type=click.IntRange(min=2), help="Monte Carlo paths [run.paths].")
-@click.option("--seed", type=click.IntRange(min=0), help="Root seed [run.seed].")
+@click.option(
+    "--paths", type=click.IntRange(min=2, max=10_000_000), help="Monte Carlo paths [run.paths]."
+)
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), help="Root seed [run.seed].")
 @click.option(
     "--metric",
     "metrics",
@@ -320,8 +322,8 @@ def calibrate(
 @cli.command()
 @_date_option("--from", None, "First day of the back-test (with --rolling: first origin).")
 @_date_option("--to", None, "Last day of the back-test (with --rolling: last origin).")
-@click.option("--paths", type=click.IntRange(min=1), default=250, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--paths", type=click.IntRange(min=1, max=10_000_000), default=250, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=0, show_default=True)
 @click.option(
     "--shock-rate",
     type=click.FloatRange(min=0),

@@ -18,15 +18,14 @@ insolvency step also sells BTC before a path is declared insolvent.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from hashfleet.errors import InputError
 from hashfleet.scenario.capital import TreasurySpec
+from hashfleet.scenario.trust import load_target
 
 __all__ = ["TreasuryContext", "load_custom", "treasury_orders"]
 
@@ -56,15 +55,9 @@ class TreasuryContext:
 
 
 def load_custom(target: str) -> Callable[[TreasuryContext], FloatArray]:
-    """Import ``'module:function'``."""
-    module, _, name = target.partition(":")
-    try:
-        fn = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as e:
-        raise InputError(
-            f"treasury.custom: expected 'module:function', got {target!r} ({e})"
-        ) from None
-    return fn
+    """Import ``'module:function'`` (an installed entry point or a module allowed with
+    ``--allow-code`` only: :func:`hashfleet.scenario.trust.load_target`)."""
+    return load_target(target, "capital.treasury.custom")
 
 
 def treasury_orders(

@@ -28,6 +28,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from hashfleet.errors import DataError, InputError
+from hashfleet.scenario.files import file_stamp, read_text
 from hashfleet.scenario.schema import MinerModelSpec
 
 __all__ = ["BUILTIN_CATALOGUE", "Catalogue", "MinerModel", "load_catalogue"]
@@ -205,11 +206,7 @@ def load_catalogue(
     elif not os.path.isabs(path):
         raise DataError(f"{path}: expected an absolute path or {BUILTIN_CATALOGUE}")
     else:
-        try:
-            st = os.stat(path)
-        except OSError as exc:
-            raise DataError(f"{path}: cannot read the catalogue ({exc.strerror})") from None
-        stamp = (st.st_mtime_ns, st.st_size)
+        stamp = file_stamp(path, what="catalogue")
     base = _load(path, stamp)
     extra = tuple(extra)
     return base.with_models(extra) if extra else base
@@ -225,12 +222,14 @@ def _load(path: str, stamp: tuple[int, int]) -> Catalogue:
     missing = [c for c in _REQUIRED if c not in header]
     if missing:
         raise DataError(
-            f"{path}:1: missing column(s) {', '.join(missing)} (columns: {', '.join(header)})"
+            f"{path}:1: missing column(s) {', '.join(missing)} in the header row "
+            f"(required: {', '.join(_REQUIRED)})"
         )
     unknown = [c for c in header if c not in _COLUMNS]
     if unknown:
         raise DataError(
-            f"{path}:1: unknown column(s) {', '.join(unknown)} (known: {', '.join(_COLUMNS)})"
+            f"{path}:1: {len(unknown)} unknown column(s) in the header row "
+            f"(known: {', '.join(_COLUMNS)})"
         )
     models: dict[str, MinerModelSpec] = {}
     details: dict[str, dict[str, str]] = {}
@@ -245,7 +244,8 @@ def _load(path: str, stamp: tuple[int, int]) -> Catalogue:
             raise DataError(f"{path}:{line}: column 'name': expected a model name, got ''")
         if name in lines:
             raise DataError(
-                f"{path}:{line}: column 'name': {name!r} repeats (first on line {lines[name]})"
+                f"{path}:{line}: column 'name': the model name repeats (first on line "
+                f"{lines[name]})"
             )
         lines[name] = line
         models[name] = _model(path, line, row)
@@ -266,7 +266,7 @@ def _model(path: str, line: int, row: Mapping[str, str]) -> MinerModelSpec:
         except ValueError:
             number = math.nan
         if not math.isfinite(number):
-            raise DataError(f"{path}:{line}: column '{col}': expected a number, got {text!r}")
+            raise DataError(f"{path}:{line}: column '{col}': expected a finite number")
         values[col] = number
     text = row.get("release_date", "")
     if text:
@@ -274,16 +274,14 @@ def _model(path: str, line: int, row: Mapping[str, str]) -> MinerModelSpec:
             values["release_date"] = dt.date.fromisoformat(text)
         except ValueError:
             raise DataError(
-                f"{path}:{line}: column 'release_date': expected a date YYYY-MM-DD, got {text!r}"
+                f"{path}:{line}: column 'release_date': expected a date YYYY-MM-DD"
             ) from None
     try:
         return MinerModelSpec.model_validate(values)
     except ValidationError as exc:
         err = exc.errors()[0]
         col = ".".join(str(p) for p in err["loc"])
-        raise DataError(
-            f"{path}:{line}: column '{col}': {err['msg']}, got {err.get('input')!r}"
-        ) from None
+        raise DataError(f"{path}:{line}: column '{col}': {err['msg']}") from None
 
 
 def _read_text(path: str) -> str:
@@ -293,8 +291,4 @@ def _read_text(path: str) -> str:
             .joinpath("asic_catalogue.csv")
             .read_text(encoding="utf-8")
         )
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            return fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read the catalogue ({exc})") from None
+    return read_text(path, what="catalogue")

@@ -18,6 +18,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from hashfleet.errors import DataError
+from hashfleet.scenario.files import file_stamp, read_text
 
 #: ``path`` that names the shipped daily history in :func:`read_daily_series`.
 BUILTIN_DAILY = "builtin:btc_daily"
@@ -64,11 +65,7 @@ def _resolve(path: str) -> tuple[str, tuple[int, int]]:
         return path, (0, 0)
     if not os.path.isabs(path):
         raise DataError(f"{path}: expected an absolute path or {BUILTIN_DAILY}")
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the file ({exc.strerror})") from None
-    return path, (st.st_mtime_ns, st.st_size)
+    return path, file_stamp(path, what="CSV file")
 
 
 def _read_text(label: str) -> str:
@@ -77,11 +74,7 @@ def _read_text(label: str) -> str:
             label.removeprefix("builtin:")
         ]
         return resources.files("hashfleet.data").joinpath(name).read_text(encoding="utf-8")
-    try:
-        with open(label, encoding="utf-8-sig") as fh:
-            return fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{label}: cannot read the file ({exc})") from None
+    return read_text(label, what="CSV file")
 
 
 @dataclass(frozen=True)
@@ -97,7 +90,8 @@ class _Table:
             return self.header.index(column)
         except ValueError:
             raise DataError(
-                f"{self.label}: column '{column}' not found (columns: {', '.join(self.header)})"
+                f"{self.label}: column '{column}' not found in the header row "
+                f"({len(self.header)} columns)"
             ) from None
 
 
@@ -196,8 +190,7 @@ def _daily_column(
             day = dt.date.fromisoformat(raw_date)
         except ValueError:
             raise DataError(
-                f"{label}:{line}: column '{date_column}': expected a date YYYY-MM-DD, "
-                f"got {raw_date!r}"
+                f"{label}:{line}: column '{date_column}': expected a date YYYY-MM-DD"
             ) from None
         if day in seen_line:
             raise DataError(
@@ -214,8 +207,7 @@ def _daily_column(
             value = math.nan
         if not math.isfinite(value):
             raise DataError(
-                f"{label}:{line}: column '{column}': expected a finite number, got {raw!r} "
-                f"(date {day})"
+                f"{label}:{line}: column '{column}': expected a finite number (date {day})"
             )
         days[day] = value
     first, last = min(seen_line), max(seen_line)

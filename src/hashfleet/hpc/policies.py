@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from typing import Any, Protocol, runtime_checkable
 
@@ -12,6 +11,7 @@ from numpy.typing import NDArray
 from hashfleet.constants import DAYS_PER_MONTH
 from hashfleet.hpc.kernels import FloatArray
 from hashfleet.scenario.hpc import HpcPolicySpec
+from hashfleet.scenario.trust import load_target
 
 __all__ = ["FixedPlan", "HpcPolicy", "HpcRunView", "MarginTrigger", "build_policy"]
 
@@ -98,11 +98,7 @@ def build_policy(spec: HpcPolicySpec) -> HpcPolicy:
     if spec.kind == "margin_trigger":
         return MarginTrigger(spec)
     assert spec.target is not None
-    module_name, _, attr = spec.target.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise ValueError(f"hpc.policy.target: cannot import {spec.target!r} ({exc})") from None
+    cls = load_target(spec.target, "hpc.policy.target")  # entry points or --allow-code only
     policy = cls(**spec.params)
     if not isinstance(policy, HpcPolicy):
         raise ValueError(

@@ -16,12 +16,13 @@ loop over paths.  Random draws come from ``engine.rng("policies")`` only.
 
 Built-ins (``policies.upgrade.kind`` in a scenario): ``hold``, ``replace_unprofitable``,
 ``refresh_frontier``, ``buy_dip`` (:mod:`hashfleet.policies.upgrade`).  User policies are
-listed under ``policies.custom`` as ``target: package.module:ClassName`` with ``params``.
+listed under ``policies.custom`` as ``target: package.module:ClassName`` with ``params``;
+they run only from an installed entry point (group ``hashfleet.policies``) or a module given
+with ``--allow-code`` (:mod:`hashfleet.scenario.trust`, docs/security.md).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ from hashfleet.fleet.orders import desk_of
 from hashfleet.policies.protocol import Policy
 from hashfleet.policies.upgrade import build_upgrade
 from hashfleet.scenario.schema import CustomPolicySpec, Scenario
+from hashfleet.scenario.trust import load_target
 
 if TYPE_CHECKING:
     from hashfleet.engine.core import ChunkEngine
@@ -64,21 +66,16 @@ class PolicyComponent:
 def load_custom(spec: CustomPolicySpec, where: str) -> Callable[[], Policy]:
     """Import ``package.module:ClassName`` and return a factory calling it with the params.
 
+    Only an installed entry point or a module allowed with ``--allow-code`` is imported
+    (:func:`hashfleet.scenario.trust.load_target`).
+
     Raises
     ------
     InputError
-        If the target cannot be imported, is not a class with ``schedule`` and ``review``,
-        or rejects the params.
+        If the target is not allowed, cannot be imported, is not a class with ``schedule``
+        and ``review``, or rejects the params.
     """
-    module_name, _, attr = spec.target.partition(":")
-    if not module_name or not attr:
-        raise InputError(
-            f"{where}.target: expected 'package.module:ClassName', got {spec.target!r}"
-        )
-    try:
-        cls = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise InputError(f"{where}.target: cannot import {spec.target!r} ({exc})") from None
+    cls = load_target(spec.target, f"{where}.target")
     if not (callable(getattr(cls, "schedule", None)) and callable(getattr(cls, "review", None))):
         raise InputError(
             f"{where}.target: expected a class with schedule() and review(), got {spec.target!r}"

@@ -17,11 +17,12 @@ import datetime as dt
 import math
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from hashfleet.engine.core import ChunkEngine
 from hashfleet.engine.recorder import Recorder
@@ -93,6 +94,7 @@ def simulate(
     on_block: Callable[[BlockOutcome], None] | None = None,
     step_times: dict[str, float] | None = None,
     max_memory_gb: float | None = None,
+    allow_paths: Sequence[str | Path] = (),
 ) -> Results:
     """Simulate a scenario.
 
@@ -106,6 +108,9 @@ def simulate(
         Root seed (default: ``run.seed``).
     overrides : mapping, optional
         Dotted-path overrides applied when loading a scenario file (``{"run.horizon_days": 30}``).
+    allow_paths : sequence of path-like
+        With a scenario file: folders outside its own that it may name files in
+        (``extends``, catalogue, CSV; see :mod:`hashfleet.scenario.files`).
     store_paths : bool, optional
         Keep every path's daily series (default: ``run.outputs.store_paths``).
     chunk_paths : int, optional
@@ -168,7 +173,7 @@ def simulate(
     from hashfleet.scenario import load_scenario
 
     if not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario, overrides=overrides)
+        scenario = load_scenario(scenario, overrides=overrides, allow_paths=allow_paths)
     elif overrides:
         raise InputError("overrides apply when loading a file; pass a path, not a Scenario")
     run = scenario.run
@@ -181,7 +186,11 @@ def simulate(
     if store_paths is not None:
         updates["outputs"] = outputs.model_copy(update={"store_paths": store_paths})
     if updates:
-        run = run.model_validate(run.model_dump() | _dump(updates))
+        try:
+            run = run.model_validate(run.model_dump() | _dump(updates))
+        except ValidationError as e:  # paths or seed out of range: the caller's input
+            err = e.errors(include_url=False)[0]
+            raise InputError(f"{err['loc'][0]}: {err['msg']}, got {err['input']!r}") from None
         scenario = scenario.model_copy(update={"run": run})
 
     how: dict[str, Any] = {

@@ -75,7 +75,7 @@ class RefinanceSpec(Spec):
 
 class _LoanBase(Spec):
     name: str = _f(min_length=1, description="Instrument name (unique), used in outputs.")
-    principal_usd: float = _f(unit="USD", gt=0, description="Amount drawn.")
+    principal_usd: float = _f(unit="USD", gt=0, le=1e13, description="Amount drawn.")
     draw_date: dt.date = _f(description="Date drawn (may be before the run's start).")
     rate_per_year: float = _f(unit="1/year", ge=0, le=1, description="Nominal interest rate.")
     fee_share: float = _f(
@@ -138,7 +138,7 @@ class ConvertibleSpec(Spec):
 
     kind: Literal["convertible"] = "convertible"
     name: str = _f(min_length=1, description="Instrument name (unique), used in outputs.")
-    principal_usd: float = _f(unit="USD", gt=0, description="Face value.")
+    principal_usd: float = _f(unit="USD", gt=0, le=1e13, description="Face value.")
     issue_date: dt.date = _f(description="Issue date (may be before the run's start).")
     maturity_date: dt.date = _f(description="Maturity date.")
     coupon_per_year: float = _f(0.0, unit="1/year", ge=0, le=1, description="Cash coupon.")
@@ -147,15 +147,18 @@ class ConvertibleSpec(Spec):
     )
     coupon_months: int = _f(6, unit="month", ge=1, le=12, description="Months between coupons.")
     conversion_price_usd_per_share: float = _f(
-        unit="USD/share", gt=0, description="Face value per share received on conversion."
+        unit="USD/share",
+        ge=1e-6,
+        le=1e9,
+        description="Face value per share received on conversion.",
     )
     call_trigger: float = _f(
-        1.3, unit="1", ge=1, description="Proxy / conversion price that forces conversion."
+        1.3, unit="1", ge=1, le=100, description="Proxy / conversion price that forces conversion."
     )
     call_from_date: dt.date | None = _f(
         None, description="First date the soft call applies (default: never)."
     )
-    put_dates: tuple[dt.date, ...] = _f((), description="Holder put dates.")
+    put_dates: tuple[dt.date, ...] = _f((), max_length=1000, description="Holder put dates.")
     put_share: float = _f(1.0, unit="1", ge=0, le=1, description="Share put when out of money.")
     refinance: RefinanceSpec = _f(RefinanceSpec(), description="What happens at maturity.")
 
@@ -212,16 +215,18 @@ class RevolverSpec(Spec):
 
     kind: Literal["revolver"] = "revolver"
     name: str = _f(min_length=1, description="Instrument name (unique), used in outputs.")
-    limit_usd: float = _f(unit="USD", gt=0, description="Commitment.")
+    limit_usd: float = _f(unit="USD", gt=0, le=1e13, description="Commitment.")
     open_date: dt.date = _f(description="Date the facility opens.")
     maturity_date: dt.date = _f(description="Date the facility ends (all drawn is due).")
     rate_per_year: float = _f(unit="1/year", ge=0, le=1, description="Rate on the drawn.")
     commitment_fee_per_year: float = _f(
         0.005, unit="1/year", ge=0, le=0.1, description="Fee on the undrawn."
     )
-    draw_below_usd: float = _f(0.0, unit="USD", ge=0, description="Draw to keep cash this high.")
+    draw_below_usd: float = _f(
+        0.0, unit="USD", ge=0, le=1e13, description="Draw to keep cash this high."
+    )
     repay_above_usd: float = _f(
-        0.0, unit="USD", ge=0, description="Repay with cash above this (0: never early)."
+        0.0, unit="USD", ge=0, le=1e13, description="Repay with cash above this (0: never early)."
     )
     refinance: RefinanceSpec = _f(RefinanceSpec(), description="What happens at maturity.")
 
@@ -267,10 +272,18 @@ class TreasurySpec(Spec):
         30, unit="day", ge=1, le=365, description="sell_to_cover: days of trailing costs covered."
     )
     floor_usd: float = _f(
-        0.0, unit="USD", ge=0, description="liquidity_floor: sell BTC to keep cash this high."
+        0.0,
+        unit="USD",
+        ge=0,
+        le=1e13,
+        description="liquidity_floor: sell BTC to keep cash this high.",
     )
     buy_above_usd: float | None = _f(
-        None, unit="USD", gt=0, description="Buy BTC with cash above this ceiling (any policy)."
+        None,
+        unit="USD",
+        gt=0,
+        le=1e13,
+        description="Buy BTC with cash above this ceiling (any policy).",
     )
     trading_fee_share: float = _f(
         0.001, unit="1", ge=0, le=0.05, description="Fee on every BTC sale or purchase."
@@ -300,23 +313,31 @@ class TreasurySpec(Spec):
 class EquitySpec(Spec):
     """Shares and at-the-market (ATM) issuance (:mod:`hashfleet.finance.equity`)."""
 
-    shares_outstanding: float = _f(unit="share", gt=0, description="Shares at the start.")
+    shares_outstanding: float = _f(unit="share", ge=1, le=1e15, description="Shares at the start.")
     atm: bool = _f(False, description="Sell shares at the market when liquidity is low.")
     atm_trigger_usd: float = _f(
-        0.0, unit="USD", ge=0, description="Issue when cash falls below this."
+        0.0, unit="USD", ge=0, le=1e13, description="Issue when cash falls below this."
     )
     atm_discount_share: float = _f(
         0.05, unit="1", ge=0, lt=1, description="Discount to the share-price proxy."
     )
     atm_max_usd_per_month: float = _f(
-        0.0, unit="USD/month", ge=0, description="Gross proceeds cap per calendar month."
+        0.0, unit="USD/month", ge=0, le=1e13, description="Gross proceeds cap per calendar month."
     )
     atm_fee_share: float = _f(0.02, unit="1", ge=0, lt=0.2, description="Agent's commission.")
     btc_nav_multiple: float = _f(
-        1.0, unit="1", ge=0, description="Proxy: multiple of the BTC treasury's value (mNAV)."
+        1.0,
+        unit="1",
+        ge=0,
+        le=1e4,
+        description="Proxy: multiple of the BTC treasury's value (mNAV).",
     )
     ebitda_multiple: float = _f(
-        6.0, unit="1", ge=0, description="Proxy: EV multiple of trailing annualised EBITDA."
+        6.0,
+        unit="1",
+        ge=0,
+        le=1e4,
+        description="Proxy: EV multiple of trailing annualised EBITDA.",
     )
     ebitda_window_days: int = _f(
         90, unit="day", ge=1, le=365, description="Trailing window of the proxy's EBITDA."
@@ -341,9 +362,13 @@ class CovenantsSpec(Spec):
     accelerates all debt when ``default_accelerates``.
     """
 
-    min_liquidity_usd: float | None = _f(None, unit="USD", ge=0, description="Cash at least.")
-    max_net_leverage: float | None = _f(None, unit="1", gt=0, description="Net debt/EBITDA.")
-    min_dscr: float | None = _f(None, unit="1", gt=0, description="Debt-service cover.")
+    min_liquidity_usd: float | None = _f(
+        None, unit="USD", ge=0, le=1e13, description="Cash at least."
+    )
+    max_net_leverage: float | None = _f(
+        None, unit="1", gt=0, le=1e4, description="Net debt/EBITDA."
+    )
+    min_dscr: float | None = _f(None, unit="1", gt=0, le=1e4, description="Debt-service cover.")
     test_every_days: int = _f(91, unit="day", ge=1, le=366, description="Days between tests.")
     window_days: int = _f(91, unit="day", ge=7, le=366, description="Trailing metric window.")
     default_accelerates: bool = _f(
@@ -357,7 +382,7 @@ class CapitalSpec(Spec):
     Starting cash and BTC are the scenario's ``company`` section.
     """
 
-    instruments: tuple[InstrumentSpec, ...] = _f((), description="The debt stack.")
+    instruments: tuple[InstrumentSpec, ...] = _f((), max_length=1000, description="The debt stack.")
     treasury: TreasurySpec = _f(TreasurySpec(), description="Treasury policy.")
     equity: EquitySpec = _f(
         EquitySpec(shares_outstanding=1e8), description="Shares and at-the-market issuance."

@@ -12,18 +12,20 @@ from typing import Any
 import yaml
 
 from hashfleet.errors import IssueLocation, ScenarioError, ScenarioIssue
+from hashfleet.scenario.files import is_allowed
 from hashfleet.scenario.reference import (
     FieldPath,
     format_path,
 )
 from hashfleet.scenario.sourcemap import (
+    _bad_character,
     _Builder,
     _Document,
     _fail,
     _issue,
     _Mark,
     _Marks,
-    _read_file,
+    _read_base,
     _show,
     _syntax_message,
 )
@@ -109,7 +111,13 @@ def set_value_at(data: Any, path: FieldPath, value: Any) -> None:
 # ------------------------------------------------------------------ extends
 
 
-def _extend(doc: _Document, display: str, folder: Path, chain: tuple[Path, ...]) -> _Document:
+def _extend(
+    doc: _Document,
+    display: str,
+    folder: Path,
+    chain: tuple[Path, ...],
+    roots: Sequence[Path] = (),
+) -> _Document:
     if "extends" not in doc.data:
         return doc
     value = doc.data.pop("extends")
@@ -123,7 +131,13 @@ def _extend(doc: _Document, display: str, folder: Path, chain: tuple[Path, ...])
         )
     merged: _Document | None = None
     for name in names:
+        if _bad_character(name) is not None or len(name) > 4096:
+            raise ScenarioError(
+                [_issue(mark, ("extends",), f"expected a file name, got {_show(name)}")]
+            )
         real = (folder / os.path.expanduser(name)).resolve()
+        if not is_allowed(real, roots):
+            raise ScenarioError([_issue(mark, ("extends",), _outside_message(name, roots))])
         base_display = (
             name
             if os.path.isabs(name)
@@ -134,8 +148,8 @@ def _extend(doc: _Document, display: str, folder: Path, chain: tuple[Path, ...])
             raise ScenarioError(
                 [_issue(mark, ("extends",), f"extends cycle: {cycle}; remove one extends")]
             )
-        base = _read_file(real, base_display, via=mark.location())
-        base = _extend(base, base_display, real.parent, (*chain, real))
+        base = _read_base(real, base_display, via=mark.location())
+        base = _extend(base, base_display, real.parent, (*chain, real), roots)
         merged = base if merged is None else _merge_docs(merged, base)
     assert merged is not None
     return _merge_docs(merged, doc)
@@ -190,7 +204,7 @@ def _apply_overrides(
     cwd = Path.cwd()
     for key, value in _flatten(overrides or {}, ""):
         label = f"overrides[{key!r}]"
-        mark = _Mark(label, None, None, cwd)
+        mark = _Mark(label, None, None, cwd, trusted=True)
         try:
             path = parse_field_path(key)
         except ValueError as e:
@@ -198,7 +212,7 @@ def _apply_overrides(
         _set(doc, path, value, {}, mark)
     for arg in set_args:
         label = f"--set {arg}"
-        mark = _Mark(label, None, None, cwd)
+        mark = _Mark(label, None, None, cwd, trusted=True)
         key, eq, text = arg.partition("=")
         if not eq:
             raise _fail(mark.location(), f"expected PATH=VALUE like run.paths=100, got {arg!r}")
@@ -297,3 +311,13 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return f"the value {_show(value)}"
+
+
+def _outside_message(name: str, roots: Sequence[Path]) -> str:
+    """Why a file a scenario names is refused: it is outside the scenario's folder."""
+    where = f"the scenario's folder {roots[0]}" if roots else "the scenario's folder"
+    return (
+        f"{_show(name)} is outside {where}; a scenario may name files only inside its own "
+        "folder: copy the file there, or allow its folder explicitly (--allow-path DIR, "
+        "allow_paths=, or HASHFLEET_ALLOW_PATH)"
+    )

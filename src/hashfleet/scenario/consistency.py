@@ -22,6 +22,10 @@ Checks
     limit (``0x1d00ffff``), the mainnet rule every retarget obeys.
 ``bootstrap_window_ordered``
     A bootstrap price model's ``history_from`` is not after its ``history_to``.
+``custom_code_allowed``
+    Every Python target (``policies.custom``, ``hpc.policy.target``,
+    ``capital.treasury.custom``) is an installed entry point or lies in a module allowed
+    with ``--allow-code`` (:mod:`hashfleet.scenario.trust`); nothing is imported.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 
 from hashfleet.errors import HashfleetError, IssueLocation, ScenarioIssue
 from hashfleet.scenario.schema import BootstrapPriceSpec, Scenario
+from hashfleet.scenario.trust import target_problem
 
 __all__ = ["CHECKS", "CheckContext", "check_consistency", "known_model_names"]
 
@@ -263,6 +268,21 @@ def _bootstrap_window_ordered(s: Scenario, ctx: CheckContext) -> Iterable[Scenar
             ("market", "btc_price", "history_from"),
             f"history_from {p.history_from} is after history_to {p.history_to}; swap them",
         )
+
+
+@_check("custom_code_allowed")
+def _custom_code_allowed(s: Scenario, ctx: CheckContext) -> Iterable[ScenarioIssue]:
+    targets: list[tuple[FieldPath, str]] = [
+        (("policies", "custom", i, "target"), c.target) for i, c in enumerate(s.policies.custom)
+    ]
+    if s.hpc is not None and s.hpc.policy.target is not None:
+        targets.append((("hpc", "policy", "target"), s.hpc.policy.target))
+    if s.capital is not None and s.capital.treasury.custom:
+        targets.append((("capital", "treasury", "custom"), s.capital.treasury.custom))
+    for path, target in targets:
+        problem = target_problem(target)
+        if problem is not None:
+            yield ctx.issue(path, problem)
 
 
 # ------------------------------------------------------------------ helpers

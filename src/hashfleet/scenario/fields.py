@@ -7,11 +7,12 @@ can import those sections without a cycle.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ScenarioPath", "Spec", "_f"]
+__all__ = ["ScenarioPath", "Spec", "_f", "finite_data"]
 
 
 def _f(default: Any = ..., *, unit: str | None = None, description: str, **kw: Any) -> Any:
@@ -36,3 +37,27 @@ class Spec(BaseModel):
     model_config = ConfigDict(
         extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
     )
+
+
+def finite_data(value: Any, where: str = "") -> Any:
+    """``value`` (plain YAML data) unchanged if every number in it is finite.
+
+    Fields typed ``Any`` (a strategy's ``set``, a sweep's values, a policy's ``params``)
+    are not checked by the schema's ``allow_inf_nan=False``; a NaN in them would make a
+    scenario unequal to itself and ``inf`` would not survive the resolved round trip.
+
+    Raises
+    ------
+    ValueError
+        At the first NaN or infinity.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        at = f" at {where}" if where else ""
+        raise ValueError(f"expected finite numbers, got {value}{at}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            finite_data(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            finite_data(v, f"{where}[{i}]")
+    return value

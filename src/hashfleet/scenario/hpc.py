@@ -55,15 +55,17 @@ class FixedDist(Spec):
     """Always the same value."""
 
     kind: Literal["fixed"] = "fixed"
-    value: float = _f(0.0, ge=0, description="The value (in the unit of the field using it).")
+    value: float = _f(
+        0.0, ge=0, le=1e6, description="The value (in the unit of the field using it)."
+    )
 
 
 class UniformDist(Spec):
     """Uniform on ``[low, high]``."""
 
     kind: Literal["uniform"] = "uniform"
-    low: float = _f(ge=0, description="Lower bound.")
-    high: float = _f(ge=0, description="Upper bound (≥ low).")
+    low: float = _f(ge=0, le=1e6, description="Lower bound.")
+    high: float = _f(ge=0, le=1e6, description="Upper bound (≥ low).")
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformDist:
@@ -76,9 +78,9 @@ class TriangularDist(Spec):
     """Triangular with ``low ≤ mode ≤ high``."""
 
     kind: Literal["triangular"] = "triangular"
-    low: float = _f(ge=0, description="Lower bound.")
-    mode: float = _f(ge=0, description="Most likely value.")
-    high: float = _f(ge=0, description="Upper bound.")
+    low: float = _f(ge=0, le=1e6, description="Lower bound.")
+    mode: float = _f(ge=0, le=1e6, description="Most likely value.")
+    high: float = _f(ge=0, le=1e6, description="Upper bound.")
 
     @model_validator(mode="after")
     def _ordered(self) -> TriangularDist:
@@ -94,7 +96,7 @@ class LognormalDist(Spec):
     """Lognormal: ``median · exp(sigma · Z)``, ``Z`` standard normal."""
 
     kind: Literal["lognormal"] = "lognormal"
-    median: float = _f(gt=0, description="Median (the mean is median · exp(sigma²/2)).")
+    median: float = _f(ge=1e-9, le=1e6, description="Median (the mean is median · exp(sigma²/2)).")
     sigma: float = _f(gt=0, le=5, description="Standard deviation of the log.")
 
 
@@ -109,15 +111,18 @@ DistributionSpec = Annotated[
 class PhaseSpec(Spec):
     """One hall (phase) of a conversion project."""
 
-    gross_mw: float = _f(unit="MW", gt=0, description="Site MW the phase takes from mining.")
+    gross_mw: float = _f(
+        unit="MW", ge=1e-6, le=1e5, description="Site MW the phase takes from mining."
+    )
     start_offset_days: int = _f(
         0,
         unit="day",
         ge=0,
+        le=36_500,
         description="Planned works start after the project's start (before delays of earlier "
         "phases, which push it back).",
     )
-    build_days: int = _f(unit="day", ge=1, description="Planned works start to live.")
+    build_days: int = _f(unit="day", ge=1, le=36_500, description="Planned works start to live.")
     delay_days: DistributionSpec | None = _f(
         None,
         unit="day",
@@ -138,7 +143,8 @@ class ProjectSpec(Spec):
     total_gross_mw: float | None = _f(
         None,
         unit="MW",
-        gt=0,
+        ge=1e-6,
+        le=1e5,
         description="Site MW of the whole project; if given, the phases must sum to it.",
     )
     it_ratio: float = _f(
@@ -146,14 +152,16 @@ class ProjectSpec(Spec):
         le=1,
         description="Critical IT MW per gross MW (≈ 1/PUE of the data hall, e.g. 0.70–0.80).",
     )
-    phases: list[PhaseSpec] = _f(min_length=1, description="Halls built, in order.")
+    phases: list[PhaseSpec] = _f(
+        min_length=1, max_length=1000, description="Halls built, in order."
+    )
     stop_mining: Literal["all_at_once", "by_phase"] = _f(
         "all_at_once",
         description="`all_at_once`: mining stops on every phase's MW at the first works "
         "start; `by_phase`: each phase's MW stops mining at its own works start.",
     )
     capex_usd_per_mw_it: float = _f(
-        unit="USD/MW", ge=0, description="Build cost per MW of critical IT (budget)."
+        unit="USD/MW", ge=0, le=1e9, description="Build cost per MW of critical IT (budget)."
     )
     capex_tranches: list[tuple[float, float]] = _f(
         [(0.2, 0.0), (0.5, 0.5), (0.3, 1.0)],
@@ -222,6 +230,7 @@ class BackstopSpec(Spec):
     months: int = _f(
         unit="month",
         ge=0,
+        le=600,
         description="Invoices covered: those dated within this many months of the default "
         "(and inside the base term).",
     )
@@ -252,6 +261,7 @@ class DefaultSpec(Spec):
         None,
         unit="month",
         ge=0,
+        le=600,
         description="Deterministic default at the invoice of this lease month (0 = the "
         "first), on every path, instead of the hazard (stress scenarios, tests).",
     )
@@ -275,7 +285,11 @@ class ReconversionSpec(Spec):
     """Turning the halls back into a mining site."""
 
     capex_usd_per_mw: float = _f(
-        150_000.0, unit="USD/MW", ge=0, description="Cost per gross MW (paid at works start)."
+        150_000.0,
+        unit="USD/MW",
+        ge=0,
+        le=1e9,
+        description="Cost per gross MW (paid at works start).",
     )
     delay_days: DistributionSpec = _f(
         FixedDist(value=90.0), unit="day", description="Works duration, random."
@@ -294,12 +308,14 @@ class LeaseSpec(Spec):
         None,
         unit="USD/kW/month",
         gt=0,
+        le=1e4,
         description="Base rent per kW of critical IT per month (or give rent_usd_per_mw_year).",
     )
     rent_usd_per_mw_year: float | None = _f(
         None,
         unit="USD/MW/year",
         gt=0,
+        le=1.2e8,
         description="Base rent per MW of critical IT per year (= kW-month rent × 12,000).",
     )
     escalator_per_year: float = _f(
@@ -315,7 +331,7 @@ class LeaseSpec(Spec):
         description="Share of the IT MW billed in lease months 0, 1, ... (1 after the list).",
     )
     renewal_options: int = _f(0, ge=0, le=10, description="Renewal options after the base term.")
-    renewal_months: int = _f(60, unit="month", ge=1, description="Term of each renewal.")
+    renewal_months: int = _f(60, unit="month", ge=1, le=600, description="Term of each renewal.")
     renewal_probability: float = _f(
         1.0, ge=0, le=1, description="Chance each option is exercised (drawn per path)."
     )
@@ -330,6 +346,7 @@ class LeaseSpec(Spec):
         0.0,
         unit="USD/MW/month",
         ge=0,
+        le=1e7,
         description="Landlord's cost of live halls without a paying tenant.",
     )
     prepayment_share: float = _f(
@@ -389,11 +406,14 @@ class HpcPolicySpec(Spec):
         le=1,
         description="Start when margin per MW-year < lease NOI per MW-year × (1 − threshold).",
     )
-    review_every_days: int = _f(30, unit="day", ge=1, description="Policy review interval.")
+    review_every_days: int = _f(
+        30, unit="day", ge=1, le=40_000, description="Policy review interval."
+    )
     capex_budget_usd: float | None = _f(
         None,
         unit="USD",
         ge=0,
+        le=1e13,
         description="Most conversion capex (budget, before overruns) committed per path; a "
         "project that would exceed it does not start.",
     )
@@ -401,6 +421,7 @@ class HpcPolicySpec(Spec):
         0.0,
         unit="EH/s",
         ge=0,
+        le=1e9,
         description="A project does not start if the running hashrate scaled by the mining "
         "MW left would fall below this.",
     )
@@ -441,7 +462,9 @@ class FinancingSpec(Spec):
 class HpcSpec(Spec):
     """AI/HPC reallocation: projects, their leases, tenant credit, policy and financing."""
 
-    projects: list[ProjectSpec] = _f(min_length=1, description="Conversion projects.")
+    projects: list[ProjectSpec] = _f(
+        min_length=1, max_length=1000, description="Conversion projects."
+    )
     lease: LeaseSpec = _f(description="Lease terms (the same deal for every project).")
     default: DefaultSpec = _f(DefaultSpec(), description="Tenant default.")
     backstop: BackstopSpec | None = _f(None, description="Credit backstop of the rent.")

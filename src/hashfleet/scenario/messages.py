@@ -6,12 +6,21 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from hashfleet.errors import IssueLocation, ScenarioError, ScenarioIssue
-from hashfleet.scenario.consistency import check_consistency, known_model_names
+from hashfleet.scenario.compose import _outside_message, parse_field_path
+from hashfleet.scenario.consistency import (
+    CHECKS,
+    CheckContext,
+    check_consistency,
+    known_model_names,
+)
+from hashfleet.scenario.files import is_allowed
 from hashfleet.scenario.reference import (
     ANY_INDEX,
     FieldPath,
@@ -21,23 +30,70 @@ from hashfleet.scenario.reference import (
     path_field_patterns,
 )
 from hashfleet.scenario.schema import Scenario
-from hashfleet.scenario.sourcemap import _Document, _show
+from hashfleet.scenario.sourcemap import _Document, _Mark, _show
 
 # ------------------------------------------------------------------ validation
 
 
-def _validate(doc: _Document) -> Scenario:
-    _resolve_paths(doc)
+def _validate(doc: _Document, roots: Sequence[Path] = ()) -> Scenario:
+    path_issues = _resolve_paths(doc, roots)
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as e:
-        raise ScenarioError(_sorted(_schema_issues(e, doc))) from None
+        issues = path_issues + _schema_issues(e, doc)
+        raise ScenarioError(_sorted(issues + _partial_checks(doc, path_issues))) from None
+    except (RecursionError, MemoryError):
+        raise ScenarioError(
+            [ScenarioIssue(doc.root.location(), "", "scenario too deeply nested or too large")]
+        ) from None
+    if path_issues:
+        raise ScenarioError(_sorted(path_issues))
     locate = _locator(doc)
     names, catalogue_issues = known_model_names(scenario, locate)
     issues = catalogue_issues + check_consistency(scenario, locate=locate, model_names=names)
     if issues:
         raise ScenarioError(_sorted(issues))
     return scenario
+
+
+def _partial_checks(doc: _Document, path_issues: list[ScenarioIssue]) -> list[ScenarioIssue]:
+    """The cross-field checks over the top-level sections that do validate, when others do
+    not: a check that reads an invalid (or missing) section is skipped."""
+    data = doc.data
+    good: dict[str, Any] = {}
+    for name, info in Scenario.model_fields.items():
+        if name not in data:
+            if info.is_required():
+                continue
+            good[name] = info.get_default(call_default_factory=True)
+            continue
+        try:
+            good[name] = TypeAdapter(info.annotation).validate_python(data[name])  # type: ignore[arg-type]
+        except (ValidationError, RecursionError, MemoryError):
+            continue
+    partial = SimpleNamespace(**good)
+    locate = _locator(doc)
+    issues: list[ScenarioIssue] = []
+    if "fleet" in good and not path_issues:
+        try:
+            names, cat = known_model_names(partial, locate)  # type: ignore[arg-type]
+        except AttributeError:
+            names, cat = None, []
+        issues.extend(cat)
+    else:
+        names = None
+    for check in CHECKS.values():
+        try:
+            issues.extend(check(partial, CheckContext(locate, _with_models(names, partial))))  # type: ignore[arg-type]
+        except AttributeError:
+            continue
+    return issues
+
+
+def _with_models(names: frozenset[str] | None, partial: Any) -> frozenset[str] | None:
+    if names is None:
+        return None
+    return names | {m.name for m in partial.fleet.models}
 
 
 def _sorted(issues: list[ScenarioIssue]) -> list[ScenarioIssue]:
@@ -64,17 +120,118 @@ def _locate(doc: _Document, path: FieldPath, *, prefer_key: bool = False) -> Iss
     return doc.marks.get(p, doc.root).location(prefer_key=True)
 
 
-def _resolve_paths(doc: _Document) -> None:
-    for pattern in path_field_patterns():
+def _resolve_paths(doc: _Document, roots: Sequence[Path]) -> list[ScenarioIssue]:
+    """Make every file path of the document absolute (relative to the file that wrote it)
+    and check it is allowed; paths inside ``strategies[].set`` and ``sweep`` values too.
+
+    Returns the issues of paths outside ``roots`` (not from a trusted override)."""
+    issues: list[ScenarioIssue] = []
+    patterns = path_field_patterns()
+    for pattern in patterns:
         for path, parent in _expand(doc.data, pattern, ()):
-            value = parent[path[-1]]
-            if not isinstance(value, str) or not value or value.startswith("builtin:"):
+            _resolve_one(doc, path, parent, path[-1], path, roots, issues)
+    for path, parent, key, field in _variant_values(doc.data, patterns):
+        _resolve_one(doc, path, parent, key, field, roots, issues)
+    return issues
+
+
+def _resolve_one(
+    doc: _Document,
+    path: FieldPath,
+    parent: Any,
+    key: Any,
+    field: FieldPath,
+    roots: Sequence[Path],
+    issues: list[ScenarioIssue],
+) -> None:
+    value = parent[key]
+    if not isinstance(value, str) or not value or value.startswith("builtin:"):
+        return
+    mark = doc.marks.get(path) or _nearest_mark(doc, path)
+    if "\x00" in value:
+        issues.append(_issue_at(mark, path, "expected a file name, got text with a NUL"))
+        return
+    value = os.path.expanduser(value)
+    if not os.path.isabs(value):
+        value = os.path.normpath(os.path.join(mark.base_dir, value))
+    parent[key] = value
+    if not mark.trusted and not is_allowed(value, roots):
+        issues.append(_issue_at(mark, path, _outside_message(value, roots)))
+
+
+def _issue_at(mark: _Mark, field: FieldPath, message: str) -> ScenarioIssue:
+    return ScenarioIssue(mark.location(), format_path(field), message)
+
+
+def _nearest_mark(doc: _Document, path: FieldPath) -> _Mark:
+    p = tuple(path)
+    while p and p not in doc.marks:
+        p = p[:-1]
+    return doc.marks.get(p, doc.root)
+
+
+def _variant_values(
+    data: Any, patterns: Sequence[FieldPath]
+) -> Iterator[tuple[FieldPath, Any, Any, FieldPath]]:
+    """File-path values inside ``strategies[i].set`` and ``sweep.grid``/``sweep.zip``:
+    ``(document path, container, key, scenario field path)`` of each."""
+    if not isinstance(data, dict):
+        return
+    strategies = data.get("strategies")
+    if isinstance(strategies, list):
+        for i, strat in enumerate(strategies):
+            table = strat.get("set") if isinstance(strat, dict) else None
+            if isinstance(table, dict):
+                for k, v in table.items():
+                    yield from _leaves(
+                        ("strategies", i, "set", k), table, k, _field(k), v, patterns
+                    )
+    sweep = data.get("sweep")
+    if isinstance(sweep, dict):
+        for kind in ("grid", "zip"):
+            table = sweep.get(kind)
+            if not isinstance(table, dict):
                 continue
-            value = os.path.expanduser(value)
-            if not os.path.isabs(value):
-                mark = doc.marks.get(path, doc.root)
-                value = os.path.normpath(os.path.join(mark.base_dir, value))
-            parent[path[-1]] = value
+            for k, values in table.items():
+                if isinstance(values, list):
+                    for j, v in enumerate(values):
+                        where = ("sweep", kind, k, j)
+                        yield from _leaves(where, values, j, _field(k), v, patterns)
+
+
+def _field(key: Any) -> FieldPath | None:
+    try:
+        return parse_field_path(str(key))
+    except ValueError:
+        return None
+
+
+def _leaves(
+    where: FieldPath,
+    parent: Any,
+    key: Any,
+    field: FieldPath | None,
+    value: Any,
+    patterns: Sequence[FieldPath],
+) -> Iterator[tuple[FieldPath, Any, Any, FieldPath]]:
+    if field is None:
+        return
+    if isinstance(value, str):
+        if any(_matches(field, p) for p in patterns):
+            yield where, parent, key, field
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves((*where, k), value, k, (*field, k), v, patterns)
+    elif isinstance(value, list):
+        for j, v in enumerate(value):
+            yield from _leaves((*where, j), value, j, (*field, j), v, patterns)
+
+
+def _matches(field: FieldPath, pattern: FieldPath) -> bool:
+    return len(field) == len(pattern) and all(
+        (p == ANY_INDEX and isinstance(f, int)) or f == p
+        for f, p in zip(field, pattern, strict=True)
+    )
 
 
 def _expand(data: Any, pattern: FieldPath, done: FieldPath) -> Iterator[tuple[FieldPath, Any]]:

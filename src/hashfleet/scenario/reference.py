@@ -18,6 +18,7 @@ import types
 import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import annotated_types as at
@@ -216,7 +217,12 @@ def path_field_patterns() -> list[FieldPath]:
         levels appear as the wildcard ``"[]"``.  A union contributes the path fields of
         all its variants.
     """
-    return list(_path_patterns(Shape("model", model=Scenario), ()))
+    return list(_all_path_patterns())
+
+
+@lru_cache(maxsize=1)
+def _all_path_patterns() -> tuple[FieldPath, ...]:
+    return tuple(_path_patterns(Shape("model", model=Scenario), ()))
 
 
 def _path_patterns(shape: Shape, prefix: FieldPath) -> Iterator[FieldPath]:
@@ -265,6 +271,14 @@ Loading rules:
   is parsed as YAML.  A list index must already exist.
 * A field of type *path* that is relative is resolved against the folder of the file
   that set it (the current folder for `--set`); `builtin:NAME` names shipped data.
+* Trust boundary (docs/security.md): files a scenario names (`extends`, *path* fields)
+  must lie inside the loaded scenario's folder unless allowed with `--allow-path DIR`
+  (`allow_paths=` in Python); only regular files are read.  Python code named by a
+  scenario (`policies.custom`, `hpc.policy.target`, `capital.treasury.custom`) runs only
+  from an installed `hashfleet.policies` entry point or a module allowed with
+  `--allow-code PATH`.
+* Every number has a range (the *bounds* column), chosen wide enough for any physical
+  fleet and narrow enough that no value overflows the engine.
 * Sections with a `model` field (a *variant* table) choose their model with
   `model: NAME`; each variant has its own fields.
 """

@@ -20,7 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from hashfleet.scenario.asic import AsicDynamicsSpec
 from hashfleet.scenario.capital import CapitalSpec
 from hashfleet.scenario.cases import CaseSpec, check_case_weights
-from hashfleet.scenario.fields import ScenarioPath, Spec, _f
+from hashfleet.scenario.fields import ScenarioPath, Spec, _f, finite_data
 from hashfleet.scenario.forecast import RegimesSpec
 from hashfleet.scenario.hpc import HpcSpec
 from hashfleet.scenario.power import (
@@ -90,6 +90,8 @@ class OutputsSpec(Spec):
 
     quantiles: tuple[float, ...] = _f(
         (0.05, 0.25, 0.5, 0.75, 0.95),
+        min_length=1,
+        max_length=99,
         description="Quantiles across paths reported for every daily variable.",
     )
     store_paths: bool = _f(
@@ -108,6 +110,12 @@ class OutputsSpec(Spec):
         return tuple(sorted(set(v)))
 
 
+#: Earliest ``run.start``: the genesis block's day.
+FIRST_START = dt.date(2009, 1, 3)
+#: Latest ``run.start`` (with the longest horizon a run still ends before 2310).
+LAST_START = dt.date(2199, 12, 31)
+
+
 class RunSpec(Spec):
     """When the simulation starts, how long it runs, and how many Monte Carlo paths."""
 
@@ -120,6 +128,14 @@ class RunSpec(Spec):
         0, ge=0, le=2**63 - 1, description="Root seed; one seed determines the whole run."
     )
     outputs: OutputsSpec = _f(OutputsSpec(), description="What the run records.")
+
+    @field_validator("start")
+    @classmethod
+    def _bitcoin_era(cls, v: dt.date) -> dt.date:
+        # dates are mapped to block times and back: keep them where that is meaningful
+        if not FIRST_START <= v <= LAST_START:
+            raise ValueError(f"expected a date from {FIRST_START} to {LAST_START}, got {v}")
+        return v
 
 
 # ----------------------------------------------------------------------- network
@@ -134,7 +150,10 @@ class NetworkStartSpec(Spec):
         "shipped history at the start date. Exclusive with the explicit fields.",
     )
     height: int | None = _f(
-        None, ge=0, description="Height of the chain tip at t=0 (the last mined block)."
+        None,
+        ge=0,
+        le=2**31 - 1,
+        description="Height of the chain tip at t=0 (the last mined block).",
     )
     bits: int | None = _f(
         None,
@@ -145,7 +164,8 @@ class NetworkStartSpec(Spec):
     )
     difficulty: float | None = _f(
         None,
-        gt=0,
+        ge=1,
+        le=1e24,
         description="Difficulty of the current epoch; encoded to the nearest compact bits. "
         "Exclusive with bits.",
     )
@@ -175,7 +195,10 @@ class NetworkStartSpec(Spec):
             return None
         if v.tzinfo is None:
             return v.replace(tzinfo=dt.UTC)
-        return v.astimezone(dt.UTC)
+        try:
+            return v.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError(f"expected a time between years 1 and 9999 in UTC, got {v}") from None
 
     @model_validator(mode="after")
     def _one_source(self) -> NetworkStartSpec:
@@ -205,6 +228,7 @@ class _HashrateBase(Spec):
         None,
         unit="EH/s",
         gt=0,
+        le=1e9,
         description="Mean (noise-free) network hashrate at t=0; the lognormal noise is "
         "mean-one, so E[H_d] follows the trend. Default: the rate that makes 10-minute "
         "blocks at the starting difficulty, D·2^32/600.",
@@ -219,7 +243,8 @@ class _HashrateBase(Spec):
     noise_half_life_days: float = _f(
         30.0,
         unit="day",
-        gt=0,
+        ge=0.01,
+        le=1e5,
         description="Half-life of the mean-reverting (Ornstein-Uhlenbeck) log noise.",
     )
 
@@ -232,6 +257,7 @@ class GrowthHashrateSpec(_HashrateBase):
         0.0,
         unit="1/year",
         gt=-1,
+        le=100,
         description="Compound growth per year (0.3 = +30 %/year).",
     )
 
@@ -243,6 +269,7 @@ class DifficultyGrowthHashrateSpec(_HashrateBase):
     growth_per_epoch: float = _f(
         unit="1/epoch",
         gt=-1,
+        le=10,
         description="Growth per nominal 14-day epoch (0.02 = +2 % per retarget).",
     )
 
@@ -256,7 +283,7 @@ class CsvHashrateSpec(Spec):
     )
     date_column: str = _f("date", description="Column with YYYY-MM-DD dates.")
     column: str = _f("hashrate_ehs", description="Column with the hashrate in EH/s.")
-    scale: float = _f(1.0, gt=0, description="Multiplier applied to the column.")
+    scale: float = _f(1.0, ge=1e-6, le=1e6, description="Multiplier applied to the column.")
 
 
 class SupplyShockSpec(Spec):
@@ -277,13 +304,15 @@ class EndogenousHashrateSpec(Spec):
         None,
         unit="EH/s",
         gt=0,
+        le=1e9,
         description="Network hashrate on day 0 (our installed fleet is subtracted when "
         "network.hashrate_includes_fleet). Default: D·2^32/600 at the starting difficulty.",
     )
     power_cost_median_usd_per_mwh: float = _f(
         81.57,
         unit="USD/MWh",
-        gt=0,
+        ge=0.01,
+        le=1e5,
         description="Median all-in power cost of the world's miners (lognormal; fitted).",
     )
     power_cost_sigma: float = _f(
@@ -292,7 +321,8 @@ class EndogenousHashrateSpec(Spec):
     frontier_j_per_th: float | None = _f(
         None,
         unit="J/TH",
-        gt=0,
+        ge=0.01,
+        le=1e6,
         description="Efficiency of the best machine on day 0. Default: the shipped "
         "catalogue's best model released by the start date.",
     )
@@ -312,6 +342,7 @@ class EndogenousHashrateSpec(Spec):
     investment_rate_per_year: float = _f(
         3.211,
         ge=0,
+        le=1000,
         unit="1/year",
         description="Orders per year as a share of installed capacity, per unit of smoothed "
         "frontier margin above the threshold (fitted).",
@@ -324,28 +355,38 @@ class EndogenousHashrateSpec(Spec):
         "orders (fitted).",
     )
     investment_memory_days: float = _f(
-        60.0, gt=0, unit="day", description="Half-life of the margin EWMA that drives orders."
+        60.0,
+        ge=0.01,
+        le=1e5,
+        unit="day",
+        description="Half-life of the margin EWMA that drives orders.",
     )
     lead_time_days: int = _f(
         120, ge=1, le=1000, unit="day", description="Days from order to hashing."
     )
     retirement_rate_per_year: float = _f(
-        2.728, ge=0, unit="1/year", description="Retirement rate of capacity idle for long."
+        2.728,
+        ge=0,
+        le=1000,
+        unit="1/year",
+        description="Retirement rate of capacity idle for long.",
     )
     retirement_memory_days: float = _f(
         90.0,
-        gt=0,
+        ge=0.01,
+        le=1e5,
         unit="day",
         description="Half-life of the idle-share EWMA that drives retirement.",
     )
     switch_half_life_days: float = _f(
         12.22,
         ge=0,
+        le=1e5,
         unit="day",
         description="Half-life of switching machines on/off towards profitability (0 = at once).",
     )
     shock_rate_per_year: float = _f(
-        0.0, ge=0, unit="1/year", description="Rate of random supply shocks (per path)."
+        0.0, ge=0, le=365, unit="1/year", description="Rate of random supply shocks (per path)."
     )
     shock_share: float = _f(
         0.15,
@@ -354,9 +395,15 @@ class EndogenousHashrateSpec(Spec):
         description="Mean share offline in a random shock (size uniform in ±50 % of it).",
     )
     shock_recovery_half_life_days: float = _f(
-        30.0, gt=0, unit="day", description="Half-life of the return of offline hashrate."
+        30.0,
+        ge=0.01,
+        le=1e5,
+        unit="day",
+        description="Half-life of the return of offline hashrate.",
     )
-    shocks: list[SupplyShockSpec] = _f([], description="Scheduled shocks (bans, storms).")
+    shocks: list[SupplyShockSpec] = _f(
+        [], max_length=10_000, description="Scheduled shocks (bans, storms)."
+    )
     segments: SegmentList = _f(
         [],
         description="Network segments (listed, private, sovereign, stranded; see "
@@ -389,26 +436,29 @@ class InstantResponseHashrateSpec(Spec):
         None,
         unit="EH/s",
         gt=0,
+        le=1e9,
         description="Hashrate when revenue is very high. Default: twice the day-0 hashrate "
         "(D·2^32/600), so that H = the day-0 hashrate at the default centre.",
     )
     centre_usd_per_ph_day: float | None = _f(
         None,
         unit="USD/(PH/s)/day",
-        gt=0,
+        ge=1e-9,
+        le=1e9,
         description="Revenue per hash at which H = cap/2. Default: day 0's hashprice.",
     )
     slope_per_usd_per_ph_day: float | None = _f(
         None,
         unit="1/(USD/(PH/s)/day)",
-        gt=0,
+        ge=1e-9,
+        le=1e9,
         description="Steepness of the sigmoid. Default: 1/centre (elasticity 0.5 at the "
         "centre; the 2016-block rule oscillates without damping above elasticity 1).",
     )
     resolution_hours: float = _f(
         24.0,
         unit="hour",
-        gt=0,
+        ge=0.25,
         le=24,
         description="How often H is re-evaluated; must divide 24 (e.g. 24, 6, 1).",
     )
@@ -436,7 +486,7 @@ class ConstantFeesSpec(Spec):
     """The same fees in every block."""
 
     model: Literal["constant"] = "constant"
-    btc_per_block: float = _f(0.0, unit="BTC/block", ge=0, description="Fees per block.")
+    btc_per_block: float = _f(0.0, unit="BTC/block", ge=0, le=1000, description="Fees per block.")
 
 
 class LognormalFeesSpec(Spec):
@@ -444,20 +494,27 @@ class LognormalFeesSpec(Spec):
 
     model: Literal["lognormal"] = "lognormal"
     median_btc_per_block: float = _f(
-        unit="BTC/block", gt=0, description="Long-run median fees per block (outside spikes)."
+        unit="BTC/block",
+        ge=1e-8,
+        le=1000,
+        description="Long-run median fees per block (outside spikes).",
     )
     sigma: float = _f(0.5, ge=0, le=5, description="Stationary standard deviation of log fees.")
     half_life_days: float = _f(
-        14.0, unit="day", gt=0, description="Half-life of log fees' reversion to the median."
+        14.0,
+        unit="day",
+        ge=0.01,
+        le=1e5,
+        description="Half-life of log fees' reversion to the median.",
     )
     spike_rate_per_year: float = _f(
-        0.0, unit="1/year", ge=0, description="Rate of fee spikes (Poisson)."
+        0.0, unit="1/year", ge=0, le=365, description="Rate of fee spikes (Poisson)."
     )
     spike_multiplier: float = _f(
-        5.0, ge=1, description="Fees during a spike are this multiple of the base level."
+        5.0, ge=1, le=1000, description="Fees during a spike are this multiple of the base level."
     )
     spike_duration_days: float = _f(
-        7.0, unit="day", gt=0, description="Mean spike duration (exponential)."
+        7.0, unit="day", ge=0.01, le=3650, description="Mean spike duration (exponential)."
     )
     price_correlation: float = _f(
         0.0,
@@ -515,7 +572,8 @@ class _PriceStart(Spec):
     start_usd: float | None = _f(
         None,
         unit="USD",
-        gt=0,
+        ge=0.01,
+        le=1e9,
         description="BTC price on day 0. Default: the shipped history's close of the day "
         "before the start date.",
     )
@@ -528,6 +586,8 @@ class GbmPriceSpec(_PriceStart):
     drift_per_year: float = _f(
         0.0,
         unit="1/year",
+        ge=-10,
+        le=10,
         description="Continuously compounded expected return: E[S_t] = S_0·exp(drift·t).",
     )
     volatility_per_year: float = _f(
@@ -540,7 +600,7 @@ class MertonPriceSpec(GbmPriceSpec):
 
     model: Literal["merton"] = "merton"  # type: ignore[assignment]
     jump_rate_per_year: float = _f(
-        2.0, unit="1/year", ge=0, description="Expected number of jumps per year."
+        2.0, unit="1/year", ge=0, le=365, description="Expected number of jumps per year."
     )
     jump_mean_log: float = _f(-0.1, ge=-5, le=5, description="Mean of a jump's log size.")
     jump_sigma_log: float = _f(
@@ -562,6 +622,8 @@ class BootstrapPriceSpec(_PriceStart):
     drift_per_year: float | None = _f(
         None,
         unit="1/year",
+        ge=-10,
+        le=10,
         description="If set, recentre sampled log returns to this continuously compounded "
         "drift; default keeps history's own drift.",
     )
@@ -597,11 +659,11 @@ class MinerModelSpec(Spec):
     """An ASIC model, added to (or overriding) the catalogue."""
 
     name: str = _f(min_length=1, description="Model name, as cohorts refer to it.")
-    hashrate_th_s: float = _f(unit="TH/s", gt=0, description="Stock hashrate.")
-    power_w: float = _f(unit="W", gt=0, description="Stock power draw at the wall.")
+    hashrate_th_s: float = _f(unit="TH/s", ge=1e-6, le=1e6, description="Stock hashrate.")
+    power_w: float = _f(unit="W", ge=0.001, le=1e6, description="Stock power draw at the wall.")
     release_date: dt.date | None = _f(None, description="First shipments.")
     price_usd_per_th: float | None = _f(
-        None, unit="USD/TH", ge=0, description="List price when new."
+        None, unit="USD/TH", ge=0, le=1e6, description="List price when new."
     )
     source: str | None = _f(None, description="Where the figures come from.")
 
@@ -610,14 +672,18 @@ class FixedPowerSpec(Spec):
     """A fixed-price power contract (PPA)."""
 
     contract: Literal["fixed"] = "fixed"
-    price_usd_per_mwh: float = _f(unit="USD/MWh", ge=0, description="All-in energy price.")
+    price_usd_per_mwh: float = _f(unit="USD/MWh", ge=0, le=1e5, description="All-in energy price.")
     sell_back: bool = _f(
         False,
         description="Resale right: in hours where spot exceeds the strike, earn "
         "(spot − strike) on the contracted MW not used (needs the site's `spot`).",
     )
     contract_mw: float | None = _f(
-        None, unit="MW", gt=0, description="Contracted MW for resale; default: site capacity."
+        None,
+        unit="MW",
+        ge=1e-6,
+        le=1e5,
+        description="Contracted MW for resale; default: site capacity.",
     )
     terms: PpaTermsSpec | None = _f(
         None, description="Escalator, end date and re-contracting (docs/power.md); None: flat."
@@ -638,7 +704,11 @@ class IndexPowerSpec(Spec):
 
     contract: Literal["index"] = "index"
     adder_usd_per_mwh: float = _f(
-        0.0, unit="USD/MWh", description="Added to the spot price (fees, transmission, margin)."
+        0.0,
+        unit="USD/MWh",
+        ge=-1e4,
+        le=1e4,
+        description="Added to the spot price (fees, transmission, margin).",
     )
 
 
@@ -646,9 +716,11 @@ class TimeOfUsePowerSpec(Spec):
     """A time-of-use tariff: one price in the peak hours, another in the rest of the day."""
 
     contract: Literal["tou"] = "tou"
-    peak_usd_per_mwh: float = _f(unit="USD/MWh", ge=0, description="Price in the peak hours.")
+    peak_usd_per_mwh: float = _f(
+        unit="USD/MWh", ge=0, le=1e5, description="Price in the peak hours."
+    )
     offpeak_usd_per_mwh: float = _f(
-        unit="USD/MWh", ge=0, description="Price outside the peak hours."
+        unit="USD/MWh", ge=0, le=1e5, description="Price outside the peak hours."
     )
     peak_start_hour: int = _f(14, unit="h", ge=0, le=23, description="First peak hour (UTC).")
     peak_end_hour: int = _f(
@@ -669,7 +741,7 @@ class HostedPowerSpec(Spec):
     """Hosting: an all-in price per kWh (power, space, operations)."""
 
     contract: Literal["hosted"] = "hosted"
-    price_usd_per_kwh: float = _f(unit="USD/kWh", ge=0, description="All-in hosting price.")
+    price_usd_per_kwh: float = _f(unit="USD/kWh", ge=0, le=100, description="All-in hosting price.")
 
 
 PowerContractSpec = Annotated[
@@ -683,13 +755,16 @@ class SpotPowerSpec(Spec):
     intraday (hourly) distribution around the daily level."""
 
     median_usd_per_mwh: float = _f(
-        unit="USD/MWh", gt=0, description="Long-run median of the daily level (before season)."
+        unit="USD/MWh",
+        ge=0.01,
+        le=1e5,
+        description="Long-run median of the daily level (before season).",
     )
     sigma: float = _f(
         0.3, ge=0, le=5, description="Stationary standard deviation of the daily log level."
     )
     half_life_days: float = _f(
-        7.0, unit="day", gt=0, description="Half-life of the log level's reversion."
+        7.0, unit="day", ge=0.01, le=1e5, description="Half-life of the log level's reversion."
     )
     seasonal_amplitude: float = _f(
         0.0, ge=0, le=3, description="Amplitude of the yearly cosine in the log level."
@@ -698,17 +773,21 @@ class SpotPowerSpec(Spec):
         205, ge=1, le=366, description="Day of the year where the season peaks (205 ≈ late July)."
     )
     jump_rate_per_year: float = _f(
-        0.0, unit="1/year", ge=0, description="Rate of price spikes (Poisson)."
+        0.0, unit="1/year", ge=0, le=365, description="Rate of price spikes (Poisson)."
     )
     jump_mean_log: float = _f(
         1.0, ge=-5, le=5, description="Mean log size of a spike (added to the log level)."
     )
     jump_sigma_log: float = _f(0.5, ge=0, le=5, description="Standard deviation of a spike.")
     cap_usd_per_mwh: float = _f(
-        5000.0, unit="USD/MWh", gt=0, description="Price cap on every hour (ERCOT-like)."
+        5000.0, unit="USD/MWh", ge=1, le=1e6, description="Price cap on every hour (ERCOT-like)."
     )
     intraday_sigma: float = _f(
-        0.3, ge=0, le=3, description="Standard deviation of the lognormal hourly multipliers."
+        0.3,
+        ge=0.01,
+        le=3,
+        description="Standard deviation of the lognormal hourly multipliers (at least 0.01: "
+        "the closed-form table has ~3,000/sigma knots).",
     )
     diurnal_amplitude: float = _f(
         0.2, ge=0, le=3, description="Amplitude of the daily cosine shape in log price."
@@ -730,19 +809,22 @@ class SpotPowerSpec(Spec):
 class DemandResponseSpec(Spec):
     """Demand response: the site sheds load when called and is paid for it."""
 
-    enrolled_mw: float = _f(0.0, unit="MW", ge=0, description="MW enrolled (capacity payment).")
+    enrolled_mw: float = _f(
+        0.0, unit="MW", ge=0, le=1e5, description="MW enrolled (capacity payment)."
+    )
     capacity_usd_per_mw_month: float = _f(
-        0.0, unit="USD/(MW·month)", ge=0, description="Payment per enrolled MW and month."
+        0.0, unit="USD/(MW·month)", ge=0, le=1e7, description="Payment per enrolled MW and month."
     )
     call_price_usd_per_mwh: float | None = _f(
         None,
         unit="USD/MWh",
         gt=0,
+        le=1e6,
         description="The site is called (sheds all load) in hours whose spot price exceeds "
         "this; needs a spot model. None: no calls.",
     )
     energy_usd_per_mwh: float = _f(
-        0.0, unit="USD/MWh", ge=0, description="Credit per MWh shed in a called hour."
+        0.0, unit="USD/MWh", ge=0, le=1e6, description="Credit per MWh shed in a called hour."
     )
 
 
@@ -750,9 +832,14 @@ class CoincidentPeakSpec(Spec):
     """Coincident-peak (4CP-like) transmission charge and its avoidance."""
 
     charge_usd_per_kw_year: float = _f(
-        unit="USD/(kW·year)", ge=0, description="Charge on the load at the coincident peaks."
+        unit="USD/(kW·year)",
+        ge=0,
+        le=1e6,
+        description="Charge on the load at the coincident peaks.",
     )
-    months: list[int] = _f([6, 7, 8, 9], description="Months holding one peak each (1-12).")
+    months: list[int] = _f(
+        [6, 7, 8, 9], max_length=12, description="Months holding one peak each (1-12)."
+    )
     window_start_hour: int = _f(
         20, unit="h", ge=0, le=23, description="First hour of the likely-peak window (UTC)."
     )
@@ -809,16 +896,19 @@ class FailureSpec(Spec):
         1.5, gt=0, le=20, description="weibull: shape k (>1 wear-out, <1 infant mortality)."
     )
     weibull_scale_years: float = _f(
-        8.0, unit="year", gt=0, description="weibull: scale η (characteristic life)."
+        8.0, unit="year", ge=0.01, le=1000, description="weibull: scale η (characteristic life)."
     )
     repair_days: int = _f(
         14, unit="day", ge=1, le=365, description="Days a failed unit spends in repair."
     )
     repair_cost_usd_per_unit: float = _f(
-        150.0, unit="USD/unit", ge=0, description="Cost of one repair (booked at failure)."
+        150.0, unit="USD/unit", ge=0, le=1e6, description="Cost of one repair (booked at failure)."
     )
     spares_units: int = _f(
-        0, ge=0, description="Spare units that replace failed ones at once while they last."
+        0,
+        ge=0,
+        le=10_000_000,
+        description="Spare units that replace failed ones at once while they last.",
     )
 
 
@@ -827,7 +917,10 @@ class SiteSpec(Spec):
 
     name: str = _f(min_length=1, description="Unique site name.")
     capacity_mw: float = _f(
-        unit="MW", gt=0, description="Grid capacity: a hard limit on power drawn (incl. PUE)."
+        unit="MW",
+        ge=1e-6,
+        le=1e5,
+        description="Grid capacity: a hard limit on power drawn (incl. PUE).",
     )
     pue: float = _f(
         1.05, ge=1, le=3, description="Power usage effectiveness: facility power / IT power."
@@ -878,7 +971,7 @@ class CohortSpec(Spec):
 
     model: str = _f(min_length=1, description="Catalogue model name.")
     site: str = _f(min_length=1, description="Site name.")
-    units: int = _f(ge=1, description="Number of machines.")
+    units: int = _f(ge=1, le=10_000_000, description="Number of machines.")
     install_date: dt.date | None = _f(
         None, description="Date the units start hashing; default: running at the start."
     )
@@ -958,10 +1051,10 @@ class CompanySpec(Spec):
     """The company's starting balance sheet and fixed costs."""
 
     name: str = _f("company", description="Company name, for reports.")
-    starting_cash_usd: float = _f(0.0, unit="USD", description="Cash at t=0.")
-    starting_btc: float = _f(0.0, unit="BTC", ge=0, description="BTC treasury at t=0.")
+    starting_cash_usd: float = _f(0.0, unit="USD", ge=-1e13, le=1e13, description="Cash at t=0.")
+    starting_btc: float = _f(0.0, unit="BTC", ge=0, le=21e6, description="BTC treasury at t=0.")
     opex_usd_per_month: float = _f(
-        0.0, unit="USD/month", ge=0, description="Staff, SG&A and other fixed costs."
+        0.0, unit="USD/month", ge=0, le=1e10, description="Staff, SG&A and other fixed costs."
     )
 
 
@@ -982,7 +1075,7 @@ class FrontierSpec(Spec):
         0, ge=0, le=40, description="Number of future generations (0 = no frontier models)."
     )
     interval_months: float = _f(
-        12.0, unit="month", gt=0, description="Months between generation releases."
+        12.0, unit="month", ge=0.1, le=600, description="Months between generation releases."
     )
     improvement_per_year: float = _f(
         0.12,
@@ -994,17 +1087,19 @@ class FrontierSpec(Spec):
     base_efficiency_j_per_th: float | None = _f(
         None,
         unit="J/TH",
-        gt=0,
+        ge=0.01,
+        le=1e6,
         description="Frontier efficiency at the start; default: the best catalogue model "
         "released by the start date.",
     )
     unit_hashrate_th_s: float = _f(
-        400.0, unit="TH/s", gt=0, description="Hashrate of one frontier machine."
+        400.0, unit="TH/s", ge=1e-3, le=1e6, description="Hashrate of one frontier machine."
     )
     release_delay_max_days: float = _f(
         0.0,
         unit="day",
         ge=0,
+        le=36_500,
         description="Random release delay per path and generation, uniform on [0, this] "
         "(0 = release dates are fixed).",
     )
@@ -1022,11 +1117,16 @@ class AsicMarketSpec(Spec):
     default_price_usd_per_th: float = _f(
         15.0,
         unit="USD/TH",
-        gt=0,
+        ge=0.001,
+        le=1e6,
         description="List price of a new model whose catalogue price is missing.",
     )
     frontier_price_usd_per_th: float = _f(
-        18.0, unit="USD/TH", gt=0, description="List price of a frontier model at release."
+        18.0,
+        unit="USD/TH",
+        ge=0.001,
+        le=1e6,
+        description="List price of a frontier model at release.",
     )
     new_price_decline_per_year: float = _f(
         0.25,
@@ -1038,17 +1138,19 @@ class AsicMarketSpec(Spec):
     payback_days: float = _f(
         365.0,
         unit="day",
-        gt=0,
+        ge=1,
+        le=36_500,
         description="Secondary buyers pay this many days of the model's current margin.",
     )
     reference_power_usd_per_mwh: float = _f(
         50.0,
         unit="USD/MWh",
         ge=0,
+        le=1e5,
         description="Power price at which secondary buyers value a model's margin.",
     )
     floor_usd_per_th: float = _f(
-        0.5, unit="USD/TH", ge=0, description="Scrap value: the lowest secondary price."
+        0.5, unit="USD/TH", ge=0, le=1e6, description="Scrap value: the lowest secondary price."
     )
     noise_sigma: float = _f(
         0.0,
@@ -1069,25 +1171,30 @@ class OrderSpec(Spec):
 
     model: str = _f(min_length=1, description="Catalogue model name (or frontier-g<k>).")
     site: str = _f(min_length=1, description="Site the units go to.")
-    units: int = _f(ge=1, description="Machines ordered.")
+    units: int = _f(ge=1, le=10_000_000, description="Machines ordered.")
     order_date: dt.date = _f(description="Date the order is placed and the deposit paid.")
     price_usd_per_th: float | None = _f(
         None,
         unit="USD/TH",
         ge=0,
+        le=1e6,
         description="Contract price; default: the model's new price on the order date.",
     )
     deposit_share: float = _f(
         0.3, ge=0, le=1, description="Share of the price paid on the order date."
     )
     lead_time_days: int = _f(
-        120, unit="day", ge=0, description="Days from order to the first delivery."
+        120, unit="day", ge=0, le=36_500, description="Days from order to the first delivery."
     )
     tranches: int = _f(
         1, ge=1, le=60, description="Deliveries of equal size; the balance is paid per tranche."
     )
-    tranche_interval_days: int = _f(30, unit="day", ge=1, description="Days between tranches.")
-    commissioning_days: int = _f(7, unit="day", ge=0, description="Days from delivery to hashing.")
+    tranche_interval_days: int = _f(
+        30, unit="day", ge=1, le=3650, description="Days between tranches."
+    )
+    commissioning_days: int = _f(
+        7, unit="day", ge=0, le=3650, description="Days from delivery to hashing."
+    )
 
 
 class OpexSpec(Spec):
@@ -1097,6 +1204,7 @@ class OpexSpec(Spec):
         0.0,
         unit="USD/(MW·month)",
         ge=0,
+        le=1e9,
         description="Hosting or site fee per MW of installed machines (at the meter, PUE "
         "included).",
     )
@@ -1104,6 +1212,7 @@ class OpexSpec(Spec):
         0.0,
         unit="USD/(TH/s)/year",
         ge=0,
+        le=1e6,
         description="Maintenance per TH/s installed per year.",
     )
 
@@ -1120,9 +1229,9 @@ class _UpgradeBase(Spec):
         description="Model bought: a catalogue name, or `frontier` for the newest frontier "
         "generation released by then (per path).",
     )
-    lead_time_days: int = _f(90, unit="day", ge=0, description="Order to delivery.")
+    lead_time_days: int = _f(90, unit="day", ge=0, le=3650, description="Order to delivery.")
     deposit_share: float = _f(0.3, ge=0, le=1, description="Paid on order; the rest on delivery.")
-    commissioning_days: int = _f(7, unit="day", ge=0, description="Delivery to hashing.")
+    commissioning_days: int = _f(7, unit="day", ge=0, le=3650, description="Delivery to hashing.")
     min_gain: float = _f(
         0.15,
         ge=0,
@@ -1136,11 +1245,17 @@ class ReplaceUnprofitablePolicySpec(_UpgradeBase):
     """Sell a cohort that has been unprofitable N days in a row; replace it (same MW)."""
 
     kind: Literal["replace_unprofitable"] = "replace_unprofitable"
-    days: int = _f(30, unit="day", ge=1, description="Consecutive unprofitable days (N).")
-    review_every_days: int = _f(7, unit="day", ge=1, description="How often to check.")
+    days: int = _f(
+        30, unit="day", ge=1, le=40_000, description="Consecutive unprofitable days (N)."
+    )
+    review_every_days: int = _f(7, unit="day", ge=1, le=40_000, description="How often to check.")
     replace: bool = _f(True, description="Order replacement units with the freed power.")
     budget_usd: float = _f(
-        1e12, unit="USD", ge=0, description="Most spent on replacements per review and path."
+        1e12,
+        unit="USD",
+        ge=0,
+        le=1e13,
+        description="Most spent on replacements per review and path.",
     )
 
 
@@ -1148,9 +1263,11 @@ class RefreshFrontierPolicySpec(_UpgradeBase):
     """Every N months, replace the least efficient units by frontier units of the same MW."""
 
     kind: Literal["refresh_frontier"] = "refresh_frontier"
-    every_months: float = _f(12.0, unit="month", gt=0, description="Months between refreshes.")
+    every_months: float = _f(
+        12.0, unit="month", ge=0.1, le=1200, description="Months between refreshes."
+    )
     budget_usd: float = _f(
-        unit="USD", ge=0, description="Most spent per refresh and path (net of sales)."
+        unit="USD", ge=0, le=1e13, description="Most spent per refresh and path (net of sales)."
     )
 
 
@@ -1159,15 +1276,18 @@ class BuyDipPolicySpec(_UpgradeBase):
 
     kind: Literal["buy_dip"] = "buy_dip"
     model: str = _f(min_length=1, description="Catalogue model bought on the secondary market.")
-    lead_time_days: int = _f(0, unit="day", ge=0, description="Purchase to delivery.")
+    lead_time_days: int = _f(0, unit="day", ge=0, le=3650, description="Purchase to delivery.")
     deposit_share: float = _f(0.0, ge=0, le=1, description="Paid on purchase (rest on delivery).")
     threshold_days: float = _f(
         unit="day",
         gt=0,
+        le=36_500,
         description="Buy when secondary USD/TH < this many days of hashprice (USD/TH/day).",
     )
-    review_every_days: int = _f(30, unit="day", ge=1, description="How often to check.")
-    budget_usd: float = _f(unit="USD", ge=0, description="Most spent per purchase and path.")
+    review_every_days: int = _f(30, unit="day", ge=1, le=40_000, description="How often to check.")
+    budget_usd: float = _f(
+        unit="USD", ge=0, le=1e13, description="Most spent per purchase and path."
+    )
 
 
 UpgradePolicySpec = Annotated[
@@ -1185,6 +1305,8 @@ class CustomPolicySpec(Spec):
         "arguments and implements the policy protocol.",
     )
     params: dict[str, Any] = _f({}, description="Keyword arguments of the class.")
+
+    _finite = field_validator("params")(lambda cls, v: finite_data(v))
 
 
 class PoliciesSpec(Spec):
@@ -1205,6 +1327,16 @@ class StrategySpec(Spec):
         "mapping replaces the whole section (e.g. `policies.upgrade: {kind: hold}`).",
     )
 
+    _finite = field_validator("set")(lambda cls, v: finite_data(v))
+
+    @field_validator("set")
+    @classmethod
+    def _not_extends(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key in v:
+            if key.split(".")[0].split("[")[0] in ("extends", "schema_version"):
+                raise ValueError(f"cannot set {key!r} in a strategy (only scenario fields)")
+        return v
+
 
 class FinanceSpec(Spec):
     """Valuation settings."""
@@ -1213,6 +1345,7 @@ class FinanceSpec(Spec):
         0.12,
         unit="1/year",
         gt=-1,
+        le=10,
         description="Annual discount rate of NPV (flows discounted at (1+r)^(t/365.25)).",
     )
     include_fleet_value: bool = _f(
@@ -1246,6 +1379,8 @@ class SweepSpec(Spec):
         "of every list (dotted path -> list of values).",
     )
 
+    _finite = field_validator("grid", "zip")(lambda cls, v: finite_data(v))
+
     @model_validator(mode="after")
     def _one_kind(self) -> SweepSpec:
         if (self.grid is None) == (self.zip is None):
@@ -1256,7 +1391,7 @@ class SweepSpec(Spec):
         if not table:
             raise ValueError(f"{kind}: expected at least one dotted path")
         for key, values in table.items():
-            if key.split(".")[0].split("[")[0] in ("sweep", "schema_version"):
+            if key.split(".")[0].split("[")[0] in ("sweep", "schema_version", "extends"):
                 raise ValueError(f"{kind}[{key!r}]: cannot sweep {key}")
             if not values:
                 raise ValueError(f"{kind}[{key!r}]: expected a non-empty list of values")

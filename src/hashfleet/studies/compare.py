@@ -169,6 +169,7 @@ def strategy_scenario(base: Scenario, name: str) -> Scenario:
 
     from hashfleet.scenario import dump_resolved, load_scenario_text, parse_field_path
     from hashfleet.scenario.compose import set_value_at
+    from hashfleet.scenario.loader import vetted_files
 
     specs = {s.name: s for s in base.strategies}
     if name not in specs:
@@ -187,7 +188,9 @@ def strategy_scenario(base: Scenario, name: str) -> Scenario:
                 f"{where}: expected a field path of the scenario, got {path!r}"
             ) from None
     return load_scenario_text(
-        yaml.safe_dump(data, sort_keys=False, allow_unicode=True), name=f"<strategy {name}>"
+        yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
+        name=f"<strategy {name}>",
+        allow_paths=vetted_files(base),  # the files the base and its strategies name, checked
     )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -101,6 +102,7 @@ def expand_sweep(
     *,
     set_args: Sequence[str] = (),
     overrides: Mapping[str, Any] | None = None,
+    allow_paths: Sequence[str | os.PathLike[str]] = (),
 ) -> list[SweepPoint]:
     """The scenarios of the ``sweep:`` section of ``file``.
 
@@ -111,6 +113,8 @@ def expand_sweep(
     set_args, overrides
         As for :func:`hashfleet.scenario.load_scenario`; applied to every scenario (after
         the sweep's own values).
+    allow_paths
+        As for :func:`hashfleet.scenario.load_scenario`.
 
     Raises
     ------
@@ -122,7 +126,7 @@ def expand_sweep(
     from hashfleet.scenario import load_scenario
     from hashfleet.scenario.compose import parse_field_path, value_at
 
-    base = load_scenario(file, set_args=set_args, overrides=overrides)
+    base = load_scenario(file, set_args=set_args, overrides=overrides, allow_paths=allow_paths)
     spec = base.sweep
     if spec is None:
         raise InputError(f"{file}: sweep: expected a sweep section with grid: or zip:, got none")
@@ -159,7 +163,7 @@ def expand_sweep(
         params = dict(zip(keys, combo, strict=True))
         merged = dict(overrides or {}) | params
         try:
-            sc = load_scenario(file, overrides=merged, set_args=set_args)
+            sc = load_scenario(file, overrides=merged, set_args=set_args, allow_paths=allow_paths)
         except HashfleetError as e:
             raise InputError(f"sweep scenario {sid} ({_show(params)}): {e}") from None
         points.append(SweepPoint(sid, params, sc.model_copy(update={"name": sid, "sweep": None})))
