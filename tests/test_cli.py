@@ -15,6 +15,10 @@ from hashfleet.cli import cli
 from hashfleet.errors import RunError
 from hashfleet.scenario import load_scenario_text, reference_markdown
 
+#: valid_minimal.yaml takes its start price from the price history (CC BY-NC, opt-in), and
+#: validate now compiles the scenario.
+pytestmark = pytest.mark.usefixtures("non_commercial_data")
+
 DATA = Path(__file__).parent / "scenario" / "data"
 VALID = str(DATA / "valid_minimal.yaml")
 BAD = {

@@ -17,6 +17,10 @@ from hashfleet.scenario import load_scenario
 from hashfleet.scenario.files import ENV_ALLOW_PATH
 from hashfleet.scenario.trust import ENV_ALLOW_CODE, allow_code, target_problem
 
+#: valid_minimal.yaml takes its start price from the price history (CC BY-NC, opt-in), and
+#: validate now compiles the scenario.
+pytestmark = pytest.mark.usefixtures("non_commercial_data")
+
 SECRET = "hunter2-secret-value"
 VALID = Path(__file__).parent / "data" / "valid_minimal.yaml"
 

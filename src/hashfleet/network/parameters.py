@@ -238,11 +238,18 @@ def shipped_calibrations() -> list[Path]:
 
 def load_named_calibration(name: str, scenario_dir: Path | None = None) -> dict[str, Any]:
     """Read the calibration ``name`` (a dict as written by ``hashfleet calibrate``)."""
+    from hashfleet.scenario.files import MAX_YAML_BYTES, read_bytes
+
     path = resolve_calibration(name, scenario_dir)
+    # regular files only, size-capped, read with a time limit; messages never quote content
+    raw = read_bytes(path, what="calibration file", max_bytes=MAX_YAML_BYTES)
     try:
-        data: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"calibration file {path}: {exc}") from exc
+        data: dict[str, Any] = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        where = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise DataError(f"calibration file {path}: expected JSON{where}") from None
+    if not isinstance(data, dict):
+        raise DataError(f"calibration file {path}: expected a JSON object")
     if "fitted" not in data:
         raise DataError(f"calibration file {path}: expected a 'fitted' section")
     data["_path"] = str(path)
