@@ -140,7 +140,7 @@ def test_power_price_at_the_cap_for_a_month() -> None:
         "name": "A",
         "capacity_mw": 50,
         "power": {"contract": "index", "adder_usd_per_mwh": 0.0},
-        "spot": {"median_usd_per_mwh": 1e6, "sigma": 0.0, "cap_usd_per_mwh": 5000.0},
+        "spot": {"median_usd_per_mwh": 1e5, "sigma": 0.0, "cap_usd_per_mwh": 5000.0},
     }
     res = _run(_doc(horizon_days=30), fleet__sites=[site])
     # at USD 5,000/MWh nothing mines at a profit: the fleet curtails every hour
