@@ -94,7 +94,7 @@ def test_user_catalogue(tmp_path: Path) -> None:
     ("row", "message"),
     [
         ("Bad,Acme,2024-01-01,abc,3000,air,,x", r":3: column 'hashrate_th_s': expected a finite"),
-        ("Bad,Acme,2024-01-01,-5,3000,air,,x", r":3: column 'hashrate_th_s': .*greater than or"),
+        ("Bad,Acme,2024-01-01,-5,3000,air,,x", r":3: column 'hashrate_th_s': .*greater than 0"),
         ("Bad,Acme,01/2024,100,3000,air,,x", r":3: column 'release_date': expected a date"),
         ("Good,Acme,2024-01-01,100,3000,air,,x", r":3: column 'name': the model name repeats"),
         (",Acme,2024-01-01,100,3000,air,,x", r":3: column 'name': expected a model name"),

@@ -659,8 +659,8 @@ class MinerModelSpec(Spec):
     """An ASIC model, added to (or overriding) the catalogue."""
 
     name: str = _f(min_length=1, description="Model name, as cohorts refer to it.")
-    hashrate_th_s: float = _f(unit="TH/s", ge=1e-6, le=1e6, description="Stock hashrate.")
-    power_w: float = _f(unit="W", ge=0.001, le=1e6, description="Stock power draw at the wall.")
+    hashrate_th_s: float = _f(unit="TH/s", gt=0, le=1e6, description="Stock hashrate.")
+    power_w: float = _f(unit="W", gt=0, le=1e6, description="Stock power draw at the wall.")
     release_date: dt.date | None = _f(None, description="First shipments.")
     price_usd_per_th: float | None = _f(
         None, unit="USD/TH", ge=0, le=1e6, description="List price when new."
