@@ -126,15 +126,7 @@ def read_bytes(path: str | os.PathLike[str], *, what: str, max_bytes: int) -> by
         :data:`READ_TIMEOUT_S`.  The message names the file and the problem only.
     """
     name = os.fspath(path)
-    if "\x00" in name:
-        raise DataError(f"{what} {name!r}: a file name cannot contain a NUL character")
-    try:
-        st = os.stat(name)
-    except FileNotFoundError:
-        raise DataError(f"{what} {name}: file not found") from None
-    except OSError as e:
-        raise DataError(f"{what} {name}: cannot read it ({e.strerror})") from None
-    _check_regular(st, name, what, max_bytes)
+    _stat_regular(name, what, max_bytes)
     try:
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as e:
@@ -171,7 +163,12 @@ def file_stamp(
     DataError
         As :func:`read_bytes`, before anything is opened.
     """
-    name = os.fspath(path)
+    st = _stat_regular(os.fspath(path), what, max_bytes)
+    return st.st_mtime_ns, st.st_size
+
+
+def _stat_regular(name: str, what: str, max_bytes: int) -> os.stat_result:
+    """``os.stat`` of ``name`` (no NUL, exists, a regular file of at most ``max_bytes``)."""
     if "\x00" in name:
         raise DataError(f"{what} {name!r}: a file name cannot contain a NUL character")
     try:
@@ -181,7 +178,7 @@ def file_stamp(
     except OSError as e:
         raise DataError(f"{what} {name}: cannot read it ({e.strerror})") from None
     _check_regular(st, name, what, max_bytes)
-    return st.st_mtime_ns, st.st_size
+    return st
 
 
 def read_text(path: str | os.PathLike[str], *, what: str, max_bytes: int = MAX_CSV_BYTES) -> str:
