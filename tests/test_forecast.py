@@ -218,8 +218,11 @@ def test_per_path_draws_are_invariant_to_chunking_and_vary_by_path(tmp_path: Pat
     two = _run(hr, 500, chunk=250)
     for v in ("network_hashrate_ehs", "difficulty", "regime_log_multiplier"):
         np.testing.assert_array_equal(one.paths[v].to_numpy(), two.paths[v].to_numpy())
-    # (worker processes are not compared here: a forkserver started by an earlier test of the
-    # session lacks this test's licence opt-in; the backend tests cover the block layout)
+    # worker processes (each compiles the scenario and draws its own blocks) agree
+    procs = _run(hr, 500, backend="processes", workers=2, block_paths=250)
+    np.testing.assert_array_equal(
+        one.paths["network_hashrate_ehs"].to_numpy(), procs.paths["network_hashrate_ehs"].to_numpy()
+    )
     # the first 250 paths do not depend on how many paths run
     few = _run(hr, 250)
     np.testing.assert_array_equal(

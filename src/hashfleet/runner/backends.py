@@ -166,7 +166,16 @@ class ProcessBackend(Backend):
             # run (fork from this process is unsafe: Zarr and Dask run threads here).
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(["hashfleet.runner.blocks"])
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(tasks)), mp_context=ctx)
+        from hashfleet.history.licence import non_commercial_allowed
+
+        # the fork server keeps the environment of when it started: hand the workers the
+        # caller's data-licence opt-in now, not whatever the server inherited
+        pool = ProcessPoolExecutor(
+            max_workers=min(self.workers, len(tasks)),
+            mp_context=ctx,
+            initializer=_set_licence,
+            initargs=(non_commercial_allowed(),),
+        )
         try:
             pending: set[Future[Any]] = {pool.submit(fn, t) for t in tasks}
             while pending:
@@ -286,3 +295,10 @@ def _format_tb(tb: Any) -> list[str]:
     import traceback
 
     return traceback.format_tb(tb) if tb is not None else []
+
+
+def _set_licence(allowed: bool) -> None:
+    """Worker initialiser: the parent's non-commercial data opt-in (see history.licence)."""
+    from hashfleet.history.licence import allow_non_commercial_data
+
+    allow_non_commercial_data(allowed)
